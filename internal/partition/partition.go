@@ -1,0 +1,217 @@
+// Package partition holds one replica of a partition: its log, the state of
+// its idempotent producers, its leader epoch, high watermark and in-sync
+// replica set, and the waiters that long-poll for new data.
+package partition
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"samsa/internal/log"
+	"samsa/internal/producerstate"
+	"samsa/internal/record"
+)
+
+// Sentinel errors of this package; handlers map them to Kafka codes.
+var (
+	ErrNotLeader          = errors.New("partition: not the leader")
+	ErrUnknownPartition   = errors.New("partition: unknown topic or partition")
+	ErrInvalidTimestamp   = errors.New("partition: timestamp out of range")
+	ErrKeyRequired        = errors.New("partition: compacted topic needs a key on every record")
+	ErrUnsupportedCodec   = errors.New("partition: unsupported compression codec")
+	ErrTransactionalBatch = errors.New("partition: transactional batches need a transaction coordinator")
+	ErrControlBatch       = errors.New("partition: clients may not produce control batches")
+	ErrFencedLeaderEpoch  = errors.New("partition: leader epoch of the request is older than the current one")
+	ErrUnknownLeaderEpoch = errors.New("partition: leader epoch of the request is newer than the current one")
+)
+
+// Settings are the topic configs that shape appends and reads.
+type Settings struct {
+	Log                log.Config
+	MaxMessageBytes    int
+	LogAppendTime      bool // message.timestamp.type=LogAppendTime
+	TimestampMaxDiffMs int64
+	Compact            bool   // cleanup.policy contains compact
+	Compression        string // compression.type: producer, uncompressed, gzip, snappy, lz4, zstd
+	MinInsyncReplicas  int
+	ProducerExpiration time.Duration
+}
+
+// ID names a partition.
+type ID struct {
+	Topic     string
+	Partition int32
+}
+
+func (id ID) String() string { return fmt.Sprintf("%s-%d", id.Topic, id.Partition) }
+
+// Partition is one replica. Appends are serialized by mu; reads only touch
+// the log and atomics.
+type Partition struct {
+	ID      ID
+	TopicID [16]byte
+	log     *log.Log
+	logger  *slog.Logger
+	clock   func() time.Time
+
+	highWatermark atomic.Int64
+	leaderEpoch   atomic.Int32
+
+	mu struct {
+		sync.Mutex
+		settings  Settings
+		producers *producerstate.Manager
+		leader    bool
+		waiters   map[chan struct{}]struct{}
+	}
+}
+
+// AppendResult is what a produce response needs.
+type AppendResult struct {
+	BaseOffset     int64
+	LogAppendTime  int64 // -1 unless message.timestamp.type=LogAppendTime
+	LogStartOffset int64
+	Duplicate      bool
+}
+
+// Log exposes the replica's log (for admin APIs such as DescribeLogDirs).
+func (p *Partition) Log() *log.Log { return p.log }
+
+// HighWatermark is the offset below which records are committed and visible.
+func (p *Partition) HighWatermark() int64 { return p.highWatermark.Load() }
+
+// LeaderEpoch is the current leader epoch.
+func (p *Partition) LeaderEpoch() int32 { return p.leaderEpoch.Load() }
+
+// Settings returns the current topic settings.
+func (p *Partition) Settings() Settings {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.mu.settings
+}
+
+// SetSettings applies changed topic configs.
+func (p *Partition) SetSettings(s Settings) {
+	p.mu.Lock()
+	p.mu.settings = s
+	p.mu.Unlock()
+	p.log.SetConfig(s.Log)
+}
+
+// BecomeLeader makes this replica the leader at epoch. With replication
+// factor one the replica is its own in-sync set, so the high watermark is
+// the log end offset.
+func (p *Partition) BecomeLeader(epoch int32) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.mu.leader = true
+	p.leaderEpoch.Store(epoch)
+	p.advanceHighWatermarkLocked()
+}
+
+// BecomeFollower stops this replica from accepting produce requests.
+func (p *Partition) BecomeFollower(epoch int32) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.mu.leader = false
+	p.leaderEpoch.Store(epoch)
+}
+
+// IsLeader reports whether this replica leads the partition.
+func (p *Partition) IsLeader() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.mu.leader
+}
+
+// CheckLeaderEpoch validates a client's current leader epoch (-1: unchecked).
+func (p *Partition) CheckLeaderEpoch(epoch int32) error {
+	if epoch < 0 {
+		return nil
+	}
+	cur := p.leaderEpoch.Load()
+	switch {
+	case epoch < cur:
+		return ErrFencedLeaderEpoch
+	case epoch > cur:
+		return ErrUnknownLeaderEpoch
+	}
+	return nil
+}
+
+// advanceHighWatermarkLocked moves the high watermark to the log end
+// offset: the in-sync set is this replica alone until replication lands.
+func (p *Partition) advanceHighWatermarkLocked() {
+	leo := p.log.EndOffset()
+	if leo != p.highWatermark.Load() {
+		p.highWatermark.Store(leo)
+		p.notifyLocked()
+	}
+}
+
+// Watch registers ch to receive (without blocking) once when new data
+// becomes visible. Unwatch removes it; a woken channel is removed already.
+func (p *Partition) Watch(ch chan struct{}) {
+	p.mu.Lock()
+	if p.mu.waiters == nil {
+		p.mu.waiters = make(map[chan struct{}]struct{})
+	}
+	p.mu.waiters[ch] = struct{}{}
+	p.mu.Unlock()
+}
+
+// Unwatch removes ch registered by Watch.
+func (p *Partition) Unwatch(ch chan struct{}) {
+	p.mu.Lock()
+	delete(p.mu.waiters, ch)
+	p.mu.Unlock()
+}
+
+func (p *Partition) notifyLocked() {
+	for ch := range p.mu.waiters {
+		select {
+		case ch <- struct{}{}:
+		default:
+		}
+		delete(p.mu.waiters, ch)
+	}
+}
+
+// Close closes the log.
+func (p *Partition) Close() error {
+	p.mu.Lock()
+	p.mu.leader = false
+	p.notifyLocked()
+	p.mu.Unlock()
+	return p.log.Close()
+}
+
+// ReadInfo is a fetch's view of the partition.
+type ReadInfo struct {
+	Records        log.ReadResult
+	HighWatermark  int64
+	LastStable     int64
+	LogStartOffset int64
+}
+
+// Read returns committed batches from offset (Kafka's fetch rules: the whole
+// batch containing offset, at most maxBytes unless minOneBatch lets one
+// larger batch through, nothing at or above the high watermark).
+func (p *Partition) Read(offset int64, maxBytes int, minOneBatch bool) (ReadInfo, error) {
+	hw := p.highWatermark.Load()
+	info := ReadInfo{HighWatermark: hw, LastStable: hw, LogStartOffset: p.log.StartOffset()}
+	if offset > hw && offset <= p.log.EndOffset() {
+		// Above the high watermark but inside the log: nothing visible yet.
+		return info, nil
+	}
+	res, err := p.log.Read(offset, maxBytes, hw, minOneBatch)
+	if err != nil {
+		return info, err
+	}
+	info.Records = res
+	return info, nil
+}

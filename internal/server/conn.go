@@ -1,0 +1,264 @@
+package server
+
+import (
+	"bufio"
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"samsa/internal/server/handlers"
+)
+
+// maxInFlight bounds the requests a connection may have read but not yet
+// answered. Reading stops while the window is full, so a client that
+// pipelines without reading responses exerts back-pressure instead of memory.
+const maxInFlight = 64
+
+// slot is one request's place in the connection's response order.
+type slot struct {
+	corr     int32
+	key      int16
+	flexible bool // response header v1 (tagged fields); never for ApiVersions
+	done     chan struct{}
+	resp     kmsg.Response // nil: send nothing (acks=0 produce)
+	once     sync.Once
+}
+
+func (s *slot) complete(resp kmsg.Response) {
+	s.once.Do(func() {
+		s.resp = resp
+		close(s.done)
+	})
+}
+
+// conn serves one client connection: a reader that decodes and dispatches
+// requests in order, and a writer that sends responses in request order as
+// they complete (pipelining, as Kafka clients expect).
+type conn struct {
+	srv      *Server
+	nc       net.Conn
+	listener string
+	log      *slog.Logger
+	ctx      context.Context
+	cancel   context.CancelFunc
+	pending  chan *slot
+}
+
+func (c *conn) serve() {
+	defer c.srv.connDone(c)
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		c.writeLoop()
+	}()
+	err := c.readLoop()
+	if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed) {
+		c.log.Info("closing connection", "err", err)
+	}
+	close(c.pending)
+	wg.Wait()
+	c.cancel()
+	c.nc.Close()
+}
+
+// errFrame marks a frame the broker refuses; the connection is closed.
+var errFrame = errors.New("bad request frame")
+
+func (c *conn) readLoop() error {
+	br := bufio.NewReaderSize(c.nc, 64<<10)
+	var sizeBuf [4]byte
+	maxFrame := c.srv.cfg.MaxRequestBytes
+	for {
+		if idle := c.srv.cfg.IdleTimeout; idle > 0 {
+			c.nc.SetReadDeadline(time.Now().Add(idle))
+		}
+		if _, err := io.ReadFull(br, sizeBuf[:]); err != nil {
+			return err
+		}
+		size := int32(binary.BigEndian.Uint32(sizeBuf[:]))
+		if size < 8 || size > maxFrame {
+			return fmt.Errorf("%w: size %d outside [8, %d] (socket.request.max.bytes)", errFrame, size, maxFrame)
+		}
+		body := make([]byte, size)
+		if _, err := io.ReadFull(br, body); err != nil {
+			return err
+		}
+		if err := c.dispatch(body); err != nil {
+			return err
+		}
+	}
+}
+
+// dispatch parses the request header and hands the request to its handler.
+func (c *conn) dispatch(body []byte) error {
+	key := int16(binary.BigEndian.Uint16(body[0:]))
+	version := int16(binary.BigEndian.Uint16(body[2:]))
+	corr := int32(binary.BigEndian.Uint32(body[4:]))
+
+	api, ok := handlers.Lookup(key)
+	if !ok {
+		return fmt.Errorf("%w: unsupported API key %d (version %d)", errFrame, key, version)
+	}
+	if key == 18 && (version > api.MaxVersion || version < 0) {
+		// KIP-511: answer an ApiVersions we do not know with a v0 body
+		// carrying UNSUPPORTED_VERSION and our ApiVersions range, so the
+		// client can retry with a version we speak.
+		s := c.push(corr, key, false)
+		if s == nil {
+			return net.ErrClosed
+		}
+		resp := handlers.APIVersionsFallback()
+		s.complete(resp)
+		return nil
+	}
+	if version < api.MinVersion || version > api.MaxVersion {
+		return fmt.Errorf("%w: %s version %d outside supported %d-%d", errFrame, kmsg.NameForKey(key), version, api.MinVersion, api.MaxVersion)
+	}
+
+	kreq := kmsg.RequestForKey(key)
+	kreq.SetVersion(version)
+	pos := 8
+	clientID, n, err := readNullableString(body[pos:])
+	if err != nil {
+		return fmt.Errorf("%w: %s header: %v", errFrame, kmsg.NameForKey(key), err)
+	}
+	pos += n
+	var cid string // Kafka treats a null client id as empty
+	if clientID != nil {
+		cid = *clientID
+	}
+	if kreq.IsFlexible() {
+		n, err := skipTags(body[pos:])
+		if err != nil {
+			return fmt.Errorf("%w: %s header tags: %v", errFrame, kmsg.NameForKey(key), err)
+		}
+		pos += n
+	}
+	if err := kreq.ReadFrom(body[pos:]); err != nil {
+		return fmt.Errorf("%w: decoding %s v%d: %v", errFrame, kmsg.NameForKey(key), version, err)
+	}
+
+	s := c.push(corr, key, kreq.IsFlexible() && key != 18)
+	if s == nil {
+		return net.ErrClosed
+	}
+	req := &handlers.Request{
+		Ctx:      c.ctx,
+		Kreq:     kreq,
+		Version:  version,
+		ClientID: cid,
+		Listener: c.listener,
+		Remote:   c.nc.RemoteAddr().String(),
+		Log:      c.log,
+	}
+	c.srv.handle(c, api, req, s)
+	return nil
+}
+
+// push reserves the next response slot, waiting while the window is full.
+func (c *conn) push(corr int32, key int16, flexible bool) *slot {
+	s := &slot{corr: corr, key: key, flexible: flexible, done: make(chan struct{})}
+	select {
+	case c.pending <- s:
+		return s
+	case <-c.ctx.Done():
+		return nil
+	}
+}
+
+func (c *conn) writeLoop() {
+	bw := bufio.NewWriterSize(c.nc, 64<<10)
+	var buf []byte
+	failed := false
+	for s := range c.pending {
+		select {
+		case <-s.done:
+		case <-c.ctx.Done():
+			failed = true
+		}
+		if failed {
+			continue // drain so the reader never blocks on a full window
+		}
+		if s.resp != nil {
+			buf = encodeResponse(buf[:0], s)
+			if _, err := bw.Write(buf); err != nil {
+				failed = true
+				c.cancel()
+				continue
+			}
+			if cap(buf) > 1<<20 {
+				buf = nil // do not pin a large fetch buffer
+			}
+		}
+		if len(c.pending) == 0 {
+			if err := bw.Flush(); err != nil {
+				failed = true
+				c.cancel()
+			}
+		}
+	}
+	if !failed {
+		bw.Flush()
+	}
+}
+
+func encodeResponse(buf []byte, s *slot) []byte {
+	buf = append(buf, 0, 0, 0, 0)
+	buf = binary.BigEndian.AppendUint32(buf, uint32(s.corr))
+	if s.flexible {
+		buf = append(buf, 0) // empty tagged fields
+	}
+	buf = s.resp.AppendTo(buf)
+	binary.BigEndian.PutUint32(buf, uint32(len(buf)-4))
+	return buf
+}
+
+func readNullableString(b []byte) (*string, int, error) {
+	if len(b) < 2 {
+		return nil, 0, io.ErrUnexpectedEOF
+	}
+	n := int16(binary.BigEndian.Uint16(b))
+	if n < 0 {
+		return nil, 2, nil
+	}
+	if len(b) < 2+int(n) {
+		return nil, 0, io.ErrUnexpectedEOF
+	}
+	s := string(b[2 : 2+int(n)])
+	return &s, 2 + int(n), nil
+}
+
+// skipTags skips a tagged-field section and returns the bytes it used.
+func skipTags(b []byte) (int, error) {
+	num, n := binary.Uvarint(b)
+	if n <= 0 {
+		return 0, io.ErrUnexpectedEOF
+	}
+	pos := n
+	for i := uint64(0); i < num; i++ {
+		if _, m := binary.Uvarint(b[pos:]); m <= 0 {
+			return 0, io.ErrUnexpectedEOF
+		} else {
+			pos += m
+		}
+		size, m := binary.Uvarint(b[pos:])
+		if m <= 0 {
+			return 0, io.ErrUnexpectedEOF
+		}
+		pos += m
+		if size > uint64(len(b)-pos) {
+			return 0, io.ErrUnexpectedEOF
+		}
+		pos += int(size)
+	}
+	return pos, nil
+}

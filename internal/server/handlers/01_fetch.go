@@ -1,0 +1,204 @@
+package handlers
+
+import (
+	"errors"
+	"math"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"samsa/internal/log"
+	"samsa/internal/partition"
+	"samsa/internal/record"
+)
+
+// Fetch v0-v3 answer with magic 0/1 message sets (down-converted); v4+ with
+// batches as stored. v13+ name topics by id. Sessions (KIP-227) are not
+// created: every answer carries session id 0, which tells clients to keep
+// sending full fetch requests, as Kafka does when its session cache is full.
+func init() {
+	register(API{Key: 1, MinVersion: 0, MaxVersion: 16, Handle: handleFetch})
+}
+
+// maxFetchWait bounds max_wait_ms from a client.
+const maxFetchWait = 5 * time.Minute
+
+type fetchPartition struct {
+	topicIndex int
+	rp         *kmsg.FetchResponseTopicPartition
+	part       *partition.Partition
+	offset     int64
+	maxBytes   int
+}
+
+func handleFetch(env *Env, req *Request, respond Responder) {
+	r := req.Kreq.(*kmsg.FetchRequest)
+	if req.Version >= 7 && (r.SessionID != 0 || r.SessionEpoch > 0) {
+		resp := r.ResponseKind().(*kmsg.FetchResponse)
+		resp.ErrorCode = kerr.FetchSessionIDNotFound.Code
+		resp.SessionID = 0
+		respond(resp)
+		return
+	}
+	if r.ReplicaID >= 0 || (req.Version >= 15 && r.ReplicaState.ID >= 0) {
+		// Follower fetching arrives with replication; until then no
+		// broker fetches from this one.
+		resp := r.ResponseKind().(*kmsg.FetchResponse)
+		resp.ErrorCode = kerr.NotLeaderForPartition.Code
+		respond(resp)
+		return
+	}
+	wait := time.Duration(r.MaxWaitMillis) * time.Millisecond
+	wait = min(max(wait, 0), maxFetchWait)
+	minBytes := int(max(r.MinBytes, 0))
+
+	resp, size, parts := buildFetch(env, req, r)
+	if size >= minBytes || wait == 0 || len(parts) == 0 || hasErrors(resp) {
+		respond(resp)
+		return
+	}
+	// Long poll: wait for new data on any requested partition, the
+	// deadline, or the connection closing.
+	go func() {
+		wake := make(chan struct{}, 1)
+		timer := time.NewTimer(wait)
+		defer timer.Stop()
+		defer func() {
+			for _, p := range parts {
+				p.Unwatch(wake)
+			}
+		}()
+		for {
+			for _, p := range parts {
+				p.Watch(wake)
+			}
+			// Re-read after registering so a write in between is seen.
+			resp, size, parts = buildFetch(env, req, r)
+			if size >= minBytes || hasErrors(resp) {
+				respond(resp)
+				return
+			}
+			select {
+			case <-wake:
+			case <-timer.C:
+				resp, _, _ = buildFetch(env, req, r)
+				respond(resp)
+				return
+			case <-req.Ctx.Done():
+				respond(resp) // the writer discards it
+				return
+			}
+		}
+	}()
+}
+
+func hasErrors(resp *kmsg.FetchResponse) bool {
+	for i := range resp.Topics {
+		for j := range resp.Topics[i].Partitions {
+			if resp.Topics[i].Partitions[j].ErrorCode != 0 {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// buildFetch reads every requested partition once and returns the response,
+// the number of record bytes in it and the partitions it could read.
+func buildFetch(env *Env, req *Request, r *kmsg.FetchRequest) (*kmsg.FetchResponse, int, []*partition.Partition) {
+	resp := r.ResponseKind().(*kmsg.FetchResponse)
+	maxBytes := math.MaxInt32
+	if req.Version >= 3 {
+		maxBytes = int(max(r.MaxBytes, 0))
+	}
+	if limit := int(env.Config.FetchMaxBytes); limit > 0 && maxBytes > limit {
+		maxBytes = limit
+	}
+	minOneBatch := req.Version >= 3 // KIP-74: the first batch always fits
+	total := 0
+	var parts []*partition.Partition
+	for _, t := range r.Topics {
+		rt := kmsg.NewFetchResponseTopic()
+		rt.Topic = t.Topic
+		rt.TopicID = t.TopicID
+		name, known := t.Topic, true
+		if req.Version >= 13 {
+			name, known = topicNameByID(env, t.TopicID)
+		}
+		for _, fp := range t.Partitions {
+			rp := kmsg.NewFetchResponseTopicPartition()
+			rp.Partition = fp.Partition
+			rp.HighWatermark = -1
+			rp.LastStableOffset = -1
+			rp.LogStartOffset = -1
+			rp.PreferredReadReplica = -1
+			if req.Version >= 4 && r.IsolationLevel == 1 {
+				rp.AbortedTransactions = []kmsg.FetchResponseTopicPartitionAbortedTransaction{}
+			}
+			if !known {
+				rp.ErrorCode = kerr.UnknownTopicID.Code
+				rt.Partitions = append(rt.Partitions, rp)
+				continue
+			}
+			p, err := lookupPartition(env, name, fp.Partition)
+			if err == nil && req.Version >= 9 {
+				err = p.CheckLeaderEpoch(fp.CurrentLeaderEpoch)
+			}
+			if err != nil {
+				rp.ErrorCode = errorCode(err)
+				rt.Partitions = append(rt.Partitions, rp)
+				continue
+			}
+			parts = append(parts, p)
+			budget := min(int(max(fp.PartitionMaxBytes, 0)), maxBytes-total)
+			n := readPartition(req, p, fp.FetchOffset, budget, minOneBatch, &rp)
+			if n > 0 {
+				minOneBatch = false
+			}
+			total += n
+			rt.Partitions = append(rt.Partitions, rp)
+		}
+		resp.Topics = append(resp.Topics, rt)
+	}
+	return resp, total, parts
+}
+
+// readPartition fills rp with the records at offset and returns their size.
+func readPartition(req *Request, p *partition.Partition, offset int64, budget int, minOneBatch bool, rp *kmsg.FetchResponseTopicPartition) int {
+	info, err := p.Read(offset, max(budget, 0), minOneBatch)
+	rp.HighWatermark = info.HighWatermark
+	rp.LastStableOffset = info.LastStable
+	rp.LogStartOffset = info.LogStartOffset
+	if err != nil {
+		rp.ErrorCode = errorCode(err)
+		if !errors.Is(err, log.ErrOffsetOutOfRange) {
+			req.Log.Warn("fetch read failed", "partition", p.ID.String(), "offset", offset, "err", err)
+		}
+		return 0
+	}
+	if info.Records.Size == 0 {
+		return 0
+	}
+	data, err := info.Records.AppendTo(make([]byte, 0, info.Records.Size))
+	if err != nil {
+		rp.ErrorCode = errorCode(err)
+		req.Log.Error("fetch read failed", "partition", p.ID.String(), "offset", offset, "err", err)
+		return 0
+	}
+	if req.Version < 4 {
+		magic := int8(1)
+		if req.Version < 2 {
+			magic = 0
+		}
+		converted, err := record.DownConvert(data, magic, p.Settings().MaxMessageBytes*64)
+		if err != nil {
+			rp.ErrorCode = errorCode(err)
+			req.Log.Error("down-conversion failed", "partition", p.ID.String(), "offset", offset, "err", err)
+			return 0
+		}
+		data = converted
+	}
+	rp.RecordBatches = data
+	return len(data)
+}
