@@ -1,0 +1,76 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"samsa/internal/broker"
+	"samsa/internal/config"
+)
+
+type multiFlag []string
+
+func (m *multiFlag) String() string     { return strings.Join(*m, ",") }
+func (m *multiFlag) Set(v string) error { *m = append(*m, v); return nil }
+
+// serve runs a node until SIGINT or SIGTERM. With no flags it is a one-node
+// cluster (broker and controller, one Raft voter) on localhost:9092 with its
+// data under ./data.
+func serve(args []string) int {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	configPath := fs.String("config", "", "server.properties file (Kafka's names)")
+	var overrides multiFlag
+	fs.Var(&overrides, "override", "key=value, overrides the file and the environment (repeatable)")
+	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), "usage: samsa serve [--config server.properties] [--override key=value ...]")
+		fmt.Fprintln(fs.Output(), "Environment: SAMSA_<KEY> with the key upper-cased and dots as underscores, e.g. SAMSA_LOG_DIRS.")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if fs.NArg() > 0 {
+		// kafka-server-start.sh style: a positional properties file.
+		if *configPath == "" && fs.NArg() == 1 {
+			*configPath = fs.Arg(0)
+		} else {
+			fmt.Fprintf(os.Stderr, "samsa serve: unexpected arguments %q\n", fs.Args())
+			return 2
+		}
+	}
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
+		fmt.Fprintf(os.Stderr, "samsa serve: bad --log-level %q\n", *logLevel)
+		return 2
+	}
+	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+
+	cfg, err := config.Load(*configPath, overrides, os.Environ())
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "samsa serve: %v\n", err)
+		return 2
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	startCtx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	b, err := broker.Start(startCtx, cfg, logger)
+	cancel()
+	if err != nil {
+		logger.Error("startup failed", "err", err)
+		return 1
+	}
+	logger.Info("samsa is ready", "node_id", cfg.NodeID, "listeners", cfg.Listeners)
+	<-ctx.Done()
+	logger.Info("shutting down")
+	b.Close()
+	logger.Info("stopped")
+	return 0
+}

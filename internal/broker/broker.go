@@ -1,0 +1,191 @@
+// Package broker wires one Samsa node together: the metadata quorum
+// (controller), the replicas (partition manager) and the Kafka protocol
+// server. It is the only place that knows all of them.
+package broker
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"samsa/internal/config"
+	"samsa/internal/controller"
+	"samsa/internal/metadata"
+	"samsa/internal/partition"
+	"samsa/internal/server"
+	"samsa/internal/server/handlers"
+	"samsa/internal/vfs"
+)
+
+// Broker is one running node.
+type Broker struct {
+	cfg        *config.Broker
+	log        *slog.Logger
+	controller *controller.Controller
+	partitions *partition.Manager
+	server     *server.Server
+	addrs      map[string]net.Addr
+}
+
+// Start starts a node from its configuration and returns once it serves
+// clients: the metadata log is replayed, this broker is registered, and
+// its replicas are open.
+func Start(ctx context.Context, cfg *config.Broker, logger *slog.Logger) (*Broker, error) {
+	b := &Broker{cfg: cfg, log: logger, addrs: map[string]net.Addr{}}
+	fsys := vfs.Default()
+
+	parts, err := partition.NewManager(cfg.NodeID, fsys, cfg.LogDirs, logger.With("component", "replicas"), time.Now)
+	if err != nil {
+		return nil, err
+	}
+	b.partitions = parts
+
+	ctrlListener, _ := cfg.ControllerListener()
+	metaDir := cfg.MetadataLogDir
+	if metaDir == "" {
+		metaDir = cfg.LogDirs[0]
+	}
+	ctrl, err := controller.Start(controller.Config{
+		NodeID:  cfg.NodeID,
+		Voters:  cfg.Voters,
+		Bind:    net.JoinHostPort(ctrlListener.Host, strconv.Itoa(ctrlListener.Port)),
+		DataDir: filepath.Join(metaDir, "__cluster_metadata-0"),
+		Broker:  cfg,
+		Logger:  logger.With("component", "controller"),
+	})
+	if err != nil {
+		parts.Close()
+		return nil, err
+	}
+	b.controller = ctrl
+	ctrl.Subscribe(func(_, next *metadata.Image) { b.applyImage(next) })
+
+	env := &handlers.Env{
+		NodeID:     cfg.NodeID,
+		Config:     cfg,
+		Controller: ctrl,
+		Partitions: parts,
+		Log:        logger.With("component", "handlers"),
+		Clock:      time.Now,
+	}
+	env.ProducerIDs = &handlers.ProducerIDs{Allocate: func(ctx context.Context) (int64, int32, error) {
+		return ctrl.AllocateProducerIDs(ctx, cfg.NodeID)
+	}}
+	b.server = server.New(server.Config{
+		MaxRequestBytes: cfg.SocketRequestMaxBytes,
+		IdleTimeout:     time.Duration(cfg.ConnectionsMaxIdleMs) * time.Millisecond,
+		MaxConnections:  int(cfg.MaxConnections),
+	}, env, logger.With("component", "server"))
+
+	if err := ctrl.WaitReady(ctx); err != nil {
+		b.Close()
+		return nil, fmt.Errorf("waiting for the metadata quorum: %w", err)
+	}
+	for _, l := range cfg.Listeners {
+		if isControllerListener(cfg, l.Name) {
+			continue
+		}
+		addr, err := b.server.Listen(l.Name, net.JoinHostPort(l.Host, strconv.Itoa(l.Port)))
+		if err != nil {
+			b.Close()
+			return nil, err
+		}
+		b.addrs[l.Name] = addr
+	}
+	if err := b.register(ctx); err != nil {
+		b.Close()
+		return nil, err
+	}
+	b.applyImage(ctrl.Image())
+	parts.RemoveStale()
+	return b, nil
+}
+
+// Addr returns the bound address of the named listener.
+func (b *Broker) Addr(listener string) net.Addr { return b.addrs[listener] }
+
+func isControllerListener(cfg *config.Broker, name string) bool {
+	for _, n := range cfg.ControllerListenerNames {
+		if n == name {
+			return true
+		}
+	}
+	return false
+}
+
+// register announces this broker's advertised endpoints to the quorum.
+func (b *Broker) register(ctx context.Context) error {
+	reg := metadata.RegisterBroker{ID: b.cfg.NodeID, Rack: b.cfg.Rack}
+	for _, l := range b.cfg.AdvertisedListeners {
+		port := l.Port
+		if bound, ok := b.addrs[l.Name].(*net.TCPAddr); ok && port == 0 {
+			port = bound.Port
+		}
+		reg.Endpoints = append(reg.Endpoints, metadata.Endpoint{
+			Listener:         l.Name,
+			Host:             l.Host,
+			Port:             int32(port),
+			SecurityProtocol: b.cfg.SecurityProtocols[l.Name],
+		})
+	}
+	return b.controller.RegisterBroker(ctx, reg)
+}
+
+// applyImage turns the metadata image into this broker's assignments.
+func (b *Broker) applyImage(img *metadata.Image) {
+	var as []partition.Assignment
+	for _, t := range img.Topics {
+		var settings partition.Settings
+		resolved := false
+		for i := range t.Partitions {
+			p := &t.Partitions[i]
+			if !containsNode(p.Replicas, b.cfg.NodeID) {
+				continue
+			}
+			if !resolved {
+				s, err := b.settingsFor(t.Configs)
+				if err != nil {
+					b.log.Error("topic configs do not resolve; using broker defaults", "topic", t.Name, "err", err)
+					s, _ = b.settingsFor(nil)
+				}
+				settings, resolved = s, true
+			}
+			as = append(as, partition.Assignment{
+				ID:          partition.ID{Topic: t.Name, Partition: p.Partition},
+				TopicID:     t.ID,
+				Leader:      p.Leader,
+				LeaderEpoch: p.LeaderEpoch,
+				Replicas:    p.Replicas,
+				ISR:         p.ISR,
+				Settings:    settings,
+			})
+		}
+	}
+	b.partitions.Apply(as)
+}
+
+func containsNode(nodes []int32, id int32) bool {
+	for _, n := range nodes {
+		if n == id {
+			return true
+		}
+	}
+	return false
+}
+
+// Close stops serving, then closes replicas and the quorum member.
+func (b *Broker) Close() {
+	if b.server != nil {
+		b.server.Close()
+	}
+	if b.controller != nil {
+		b.controller.Close()
+	}
+	if b.partitions != nil {
+		b.partitions.Close()
+	}
+}
