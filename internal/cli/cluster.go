@@ -1,0 +1,75 @@
+package cli
+
+import (
+	"fmt"
+	"io"
+	"sort"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kmsg"
+)
+
+func runCluster(e *env, args []string) error {
+	fs := newFlagSet(e, "cluster", "cluster [--versions]")
+	versions := fs.Bool("versions", false, "list every broker's supported API version ranges")
+	if err := fs.parse(args); err != nil {
+		return err
+	}
+	admin, closeAdmin, err := fs.admin()
+	if err != nil {
+		return err
+	}
+	defer closeAdmin()
+	ctx, cancel := withAdminTimeout(e)
+	defer cancel()
+	metadata, err := admin.BrokerMetadata(ctx)
+	if err != nil {
+		return fmt.Errorf("fetching cluster metadata: %w", err)
+	}
+	writeClusterMetadata(e.stdout, metadata)
+	if !*versions {
+		return nil
+	}
+	brokerVersions, err := admin.ApiVersions(ctx)
+	if err != nil {
+		return fmt.Errorf("fetching API versions: %w", err)
+	}
+	return writeApiVersions(e.stdout, brokerVersions.Sorted())
+}
+
+// writeClusterMetadata prints the cluster id, controller and brokers.
+func writeClusterMetadata(w io.Writer, metadata kadm.Metadata) {
+	fmt.Fprintf(w, "Cluster ID: %s\n", metadata.Cluster)
+	fmt.Fprintf(w, "Controller: %d\n", metadata.Controller)
+	fmt.Fprintf(w, "Brokers: %d\n", len(metadata.Brokers))
+	brokers := append(kadm.BrokerDetails(nil), metadata.Brokers...)
+	sort.Slice(brokers, func(i, j int) bool { return brokers[i].NodeID < brokers[j].NodeID })
+	for _, b := range brokers {
+		rack := "null"
+		if b.Rack != nil {
+			rack = *b.Rack
+		}
+		fmt.Fprintf(w, "\tId: %d\tHost: %s:%d\tRack: %s\n", b.NodeID, b.Host, b.Port, rack)
+	}
+}
+
+// writeApiVersions prints, per broker, "Name(key): min to max" lines.
+func writeApiVersions(w io.Writer, brokers []kadm.BrokerApiVersions) error {
+	for _, b := range brokers {
+		if b.Err != nil {
+			return fmt.Errorf("API versions of broker %d: %w", b.NodeID, b.Err)
+		}
+		fmt.Fprintf(w, "Broker %d API versions:\n", b.NodeID)
+		keys := b.Raw().ApiKeys
+		sorted := append([]kmsg.ApiVersionsResponseApiKey(nil), keys...)
+		sort.Slice(sorted, func(i, j int) bool { return sorted[i].ApiKey < sorted[j].ApiKey })
+		for _, k := range sorted {
+			name := kmsg.NameForKey(k.ApiKey)
+			if name == "" {
+				name = "Unknown"
+			}
+			fmt.Fprintf(w, "\t%s(%d): %d to %d\n", name, k.ApiKey, k.MinVersion, k.MaxVersion)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,262 @@
+// Command bench runs the same client workloads (the samsa perf logic from
+// internal/cli) against a Samsa broker and against kfake, each in its own
+// process, and prints a markdown comparison with broker CPU and peak RSS.
+//
+//	go run ./scripts/bench --samsa-bin ./samsa --scale 0.1 --out bench.md
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"samsa/internal/cli"
+)
+
+type options struct {
+	samsaBin string
+	kfakeBin string
+	scale    float64
+	out      string
+	ready    time.Duration
+}
+
+func main() {
+	var o options
+	flag.StringVar(&o.samsaBin, "samsa-bin", "", "samsa binary to benchmark (empty or missing: samsa reported unavailable)")
+	flag.StringVar(&o.kfakeBin, "kfake-bin", "", "prebuilt kfakeserver binary (default: go build ./scripts/bench/kfakeserver)")
+	flag.Float64Var(&o.scale, "scale", 1, "multiply every record count by this factor")
+	flag.StringVar(&o.out, "out", "", "also write the markdown table to this file")
+	flag.DurationVar(&o.ready, "ready-timeout", 30*time.Second, "how long to wait for a broker to answer ApiVersions")
+	flag.Parse()
+	if err := run(o); err != nil {
+		fmt.Fprintf(os.Stderr, "bench: %v\n", err)
+		os.Exit(1)
+	}
+}
+
+func run(o options) error {
+	if o.scale <= 0 || o.scale > 1000 {
+		return fmt.Errorf("--scale must be in (0, 1000]")
+	}
+	if o.kfakeBin == "" {
+		built, cleanup, err := buildKfake()
+		if err != nil {
+			return err
+		}
+		defer cleanup()
+		o.kfakeBin = built
+	}
+	targets := []target{
+		{name: "samsa", start: func() (*brokerProcess, error) {
+			if o.samsaBin == "" {
+				return nil, fmt.Errorf("no --samsa-bin given")
+			}
+			return startSamsa(o.samsaBin, o.ready)
+		}},
+		{name: "kfake", start: func() (*brokerProcess, error) { return startKfake(o.kfakeBin) }},
+	}
+	results := map[string]map[string]figure{}
+	var rows, notes []string
+	for _, w := range workloads(o.scale) {
+		for _, t := range targets {
+			fmt.Fprintf(os.Stderr, "bench: %s on %s\n", w.name, t.name)
+			figures, note := runWorkload(t, w)
+			if note != "" {
+				fmt.Fprintf(os.Stderr, "bench: %s\n", note)
+				notes = append(notes, note)
+			}
+			for _, f := range figures {
+				if results[f.row] == nil {
+					results[f.row] = map[string]figure{}
+					rows = append(rows, f.row)
+				}
+				results[f.row][t.name] = f
+			}
+		}
+	}
+	table := renderTable(rows, results)
+	for _, note := range notes {
+		table += "\n- " + note
+	}
+	if len(notes) > 0 {
+		table += "\n"
+	}
+	fmt.Print(table)
+	if o.out != "" {
+		if err := os.WriteFile(o.out, []byte(table), 0o644); err != nil {
+			return fmt.Errorf("writing %s: %w", o.out, err)
+		}
+	}
+	return nil
+}
+
+// buildKfake compiles the kfakeserver helper into a temporary directory.
+func buildKfake() (string, func(), error) {
+	dir, err := os.MkdirTemp("", "bench-bin-")
+	if err != nil {
+		return "", nil, err
+	}
+	bin := filepath.Join(dir, "kfakeserver")
+	cmd := exec.Command("go", "build", "-o", bin, "samsa/scripts/bench/kfakeserver")
+	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+	if err := cmd.Run(); err != nil {
+		os.RemoveAll(dir)
+		return "", nil, fmt.Errorf("building kfakeserver: %w", err)
+	}
+	return bin, func() { os.RemoveAll(dir) }, nil
+}
+
+// target is a broker implementation under test.
+type target struct {
+	name  string
+	start func() (*brokerProcess, error)
+}
+
+// figure is one measured number with the broker's resource use for it.
+type figure struct {
+	row     string
+	value   float64
+	cpu     float64
+	rssMiB  float64
+	failure string
+}
+
+// workload runs against a freshly started broker and yields figures.
+type workload struct {
+	name string
+	run  func(ctx context.Context, addr string, measure measureFunc)
+}
+
+// measureFunc records the rows one step of a workload produced; they share
+// the broker CPU spent during that step.
+type measureFunc func(rows []string, values []float64, err error)
+
+func workloads(scale float64) []workload {
+	var list []workload
+	for _, size := range []int{100, 1024} {
+		base := 500_000.0
+		if size == 1024 {
+			base = 100_000
+		}
+		count := max(int64(base*scale), 1000)
+		for _, partitions := range []int{1, 6} {
+			for _, acks := range []string{"1", "all"} {
+				list = append(list, throughputWorkload(size, partitions, acks, count))
+			}
+		}
+	}
+	return append(list, e2eWorkload(max(int64(100_000*scale), 2000)))
+}
+
+func throughputWorkload(size, partitions int, acks string, count int64) workload {
+	label := fmt.Sprintf("%s p%d acks=%s", sizeLabel(size), partitions, acks)
+	topic := fmt.Sprintf("bench-%d-p%d-acks%s", size, partitions, acks)
+	return workload{name: label, run: func(ctx context.Context, addr string, measure measureFunc) {
+		produced, err := cli.RunPerfProduce(ctx, cli.PerfProduceConfig{
+			Bootstrap: []string{addr}, Topic: topic, NumRecords: count, RecordSize: size,
+			Acks: acks, Partitions: partitions, Producers: 1, Compression: "none",
+		})
+		measure([]string{"produce " + label + " (records/s)"}, []float64{produced.RecordsPerSec}, err)
+		if err != nil {
+			measure([]string{"consume " + label + " (records/s)"}, []float64{0}, fmt.Errorf("produce failed"))
+			return
+		}
+		consumed, err := cli.RunPerfConsume(ctx, cli.PerfConsumeConfig{
+			Bootstrap: []string{addr}, Topic: topic, NumRecords: count, FromBeginning: true, IdleTimeout: 30 * time.Second,
+		})
+		measure([]string{"consume " + label + " (records/s)"}, []float64{consumed.RecordsPerSec}, err)
+	}}
+}
+
+func e2eWorkload(count int64) workload {
+	const rate = 10_000
+	label := fmt.Sprintf("e2e 100B @%d/s acks=all", rate)
+	return workload{name: label, run: func(ctx context.Context, addr string, measure measureFunc) {
+		summary, err := cli.RunPerfE2E(ctx, cli.PerfE2EConfig{
+			Bootstrap: []string{addr}, Topic: "bench-e2e", Rate: rate, NumRecords: count, RecordSize: 100,
+			Acks: "all", Partitions: 1, IdleTimeout: 30 * time.Second,
+		})
+		measure([]string{label + " p50 (ms)", label + " p99 (ms)", label + " p99.9 (ms)"},
+			[]float64{summary.P50Ms, summary.P99Ms, summary.P999Ms}, err)
+	}}
+}
+
+func sizeLabel(size int) string {
+	if size%1024 == 0 {
+		return fmt.Sprintf("%d KiB", size/1024)
+	}
+	return fmt.Sprintf("%d B", size)
+}
+
+// runWorkload starts a fresh broker, runs w against it and stops it. Each
+// figure's CPU is the broker's CPU seconds spent during that step.
+func runWorkload(t target, w workload) ([]figure, string) {
+	var figures []figure
+	broker, err := t.start()
+	if err != nil {
+		w.run(canceledContext(), "127.0.0.1:1", func(rows []string, _ []float64, _ error) {
+			for _, row := range rows {
+				figures = append(figures, figure{row: row, failure: "unavailable"})
+			}
+		})
+		return figures, fmt.Sprintf("%s unavailable for %s: %v", t.name, w.name, err)
+	}
+	defer broker.stop()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	before, _ := broker.cpuSeconds()
+	var notes []string
+	w.run(ctx, broker.addr, func(rows []string, values []float64, err error) {
+		after, _ := broker.cpuSeconds()
+		rss, _ := broker.peakRSSMiB()
+		for i, row := range rows {
+			f := figure{row: row, value: values[i], cpu: after - before, rssMiB: rss}
+			if err != nil {
+				f.failure = "failed"
+			}
+			figures = append(figures, f)
+		}
+		if err != nil {
+			notes = append(notes, fmt.Sprintf("%s failed %s: %v", t.name, rows[0], err))
+		}
+		before = after
+	})
+	return figures, strings.Join(notes, "; ")
+}
+
+// canceledContext lets a workload enumerate its rows without doing work.
+func canceledContext() context.Context {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	return ctx
+}
+
+func renderTable(rows []string, results map[string]map[string]figure) string {
+	var b strings.Builder
+	b.WriteString("| workload | samsa | kfake | ratio | samsa CPU s | kfake CPU s | samsa peak RSS MiB | kfake peak RSS MiB |\n")
+	b.WriteString("|---|---:|---:|---:|---:|---:|---:|---:|\n")
+	for _, row := range rows {
+		s, k := results[row]["samsa"], results[row]["kfake"]
+		ratio := "n/a"
+		if s.failure == "" && k.failure == "" && k.value > 0 {
+			ratio = fmt.Sprintf("%.2f", s.value/k.value)
+		}
+		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s | %s |\n", row,
+			cell(s, s.value, "%.1f"), cell(k, k.value, "%.1f"), ratio,
+			cell(s, s.cpu, "%.2f"), cell(k, k.cpu, "%.2f"), cell(s, s.rssMiB, "%.0f"), cell(k, k.rssMiB, "%.0f"))
+	}
+	return b.String()
+}
+
+func cell(f figure, value float64, format string) string {
+	if f.failure != "" {
+		return f.failure
+	}
+	return fmt.Sprintf(format, value)
+}
