@@ -38,7 +38,7 @@ type codecs struct {
 
 var sharedCodecs = sync.OnceValue(func() *codecs {
 	c := &codecs{}
-	c.zstdEncoder, c.err = zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedDefault), zstd.WithEncoderConcurrency(1))
+	c.zstdEncoder, c.err = zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedDefault))
 	if c.err != nil {
 		return c
 	}
@@ -48,6 +48,14 @@ var sharedCodecs = sync.OnceValue(func() *codecs {
 		zstd.WithDecodeAllCapLimit(true))
 	return c
 })
+
+// Pools of stream codecs, whose setup costs more than small batches.
+var (
+	gzipWriters = sync.Pool{New: func() any { return gzip.NewWriter(nil) }}
+	gzipReaders sync.Pool // *gzip.Reader
+	lz4Readers  = sync.Pool{New: func() any { return lz4.NewReader(nil) }}
+	lz4Writers  = sync.Pool{New: func() any { return lz4.NewWriter(nil) }}
+)
 
 func effectiveLimit(limit int) int {
 	if limit <= 0 {
@@ -74,7 +82,7 @@ func Decompress(c Compression, src []byte, limit int) ([]byte, error) {
 	case CompressionSnappy:
 		return decompressSnappy(src, limit)
 	case CompressionLZ4:
-		return readLimited(lz4.NewReader(bytes.NewReader(src)), limit)
+		return decompressLZ4(src, limit)
 	case CompressionZstd:
 		return decompressZstd(src, limit)
 	default:
@@ -120,17 +128,25 @@ func readLimited(r io.Reader, limit int) ([]byte, error) {
 }
 
 func decompressGzip(src []byte, limit int) ([]byte, error) {
-	r, err := gzip.NewReader(bytes.NewReader(src))
+	r, _ := gzipReaders.Get().(*gzip.Reader)
+	var err error
+	if r == nil {
+		r, err = gzip.NewReader(bytes.NewReader(src))
+	} else {
+		err = r.Reset(bytes.NewReader(src))
+	}
 	if err != nil {
 		return nil, fmt.Errorf("%w: gzip: %v", ErrCorrupt, err)
 	}
-	defer r.Close()
+	defer gzipReaders.Put(r)
 	return readLimited(r, limit)
 }
 
 func compressGzip(src []byte) ([]byte, error) {
 	var out bytes.Buffer
-	w := gzip.NewWriter(&out)
+	w := gzipWriters.Get().(*gzip.Writer)
+	defer gzipWriters.Put(w)
+	w.Reset(&out)
 	if _, err := w.Write(src); err != nil {
 		return nil, err
 	}
@@ -140,9 +156,18 @@ func compressGzip(src []byte) ([]byte, error) {
 	return out.Bytes(), nil
 }
 
+func decompressLZ4(src []byte, limit int) ([]byte, error) {
+	r := lz4Readers.Get().(*lz4.Reader)
+	defer lz4Readers.Put(r)
+	r.Reset(bytes.NewReader(src))
+	return readLimited(r, limit)
+}
+
 func compressLZ4(src []byte) ([]byte, error) {
 	var out bytes.Buffer
-	w := lz4.NewWriter(&out)
+	w := lz4Writers.Get().(*lz4.Writer)
+	defer lz4Writers.Put(w)
+	w.Reset(&out)
 	// Kafka's own LZ4 stream writes 64 KiB independent blocks and no
 	// content checksum; match it so every client's reader accepts ours.
 	if err := w.Apply(lz4.BlockSizeOption(lz4.Block64Kb), lz4.ChecksumOption(false)); err != nil {

@@ -206,8 +206,8 @@ func appendVarBytes(dst, b []byte) []byte {
 // replaced), BaseTimestamp, ProducerID, ProducerEpoch and BaseSequence.
 // LastOffsetDelta is the larger of h's and the records' largest delta, so
 // compacted batches keep their span. MaxTimestamp is h's for LogAppendTime
-// batches and otherwise computed from the records (BaseTimestamp when there
-// are none). Length, RecordCount and CRC are computed.
+// batches and otherwise the largest record timestamp (BaseTimestamp when
+// there are none). Length, RecordCount and CRC are computed.
 func BuildBatch(h Header, recs []Record, c Compression) ([]byte, error) {
 	if c < CompressionNone || c > CompressionZstd {
 		return nil, fmt.Errorf("%w: unknown compression codec %d", ErrInvalid, c)
@@ -237,6 +237,9 @@ func fillDerived(h *Header, recs []Record) {
 	h.Magic = 2
 	h.RecordCount = int32(len(recs))
 	maxTimestamp := h.BaseTimestamp
+	if len(recs) > 0 {
+		maxTimestamp = h.BaseTimestamp + recs[0].TimestampDelta
+	}
 	for i := range recs {
 		h.LastOffsetDelta = max(h.LastOffsetDelta, recs[i].OffsetDelta)
 		maxTimestamp = max(maxTimestamp, h.BaseTimestamp+recs[i].TimestampDelta)

@@ -375,3 +375,62 @@ func BenchmarkCodecs(b *testing.B) {
 		})
 	}
 }
+
+func TestBuildBatchMaxTimestampFromRecords(t *testing.T) {
+	h := Header{BaseTimestamp: 1000, ProducerID: -1, ProducerEpoch: -1, BaseSequence: -1}
+	batch, err := BuildBatch(h, []Record{{TimestampDelta: -5}, {OffsetDelta: 1, TimestampDelta: -7}}, CompressionNone)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := Validate(batch, 0)
+	if err != nil || got.MaxTimestamp != 995 || got.LastOffsetDelta != 1 || got.RecordCount != 2 {
+		t.Fatalf("header %+v, %v", got, err)
+	}
+	offset, timestamp, err := MaxTimestampRecord(batch, 0)
+	if err != nil || offset != 0 || timestamp != 995 {
+		t.Fatalf("MaxTimestampRecord = %d %d %v", offset, timestamp, err)
+	}
+}
+
+func TestMaxTimestampRecordWrongHeader(t *testing.T) {
+	h := Header{BaseOffset: 20, BaseTimestamp: 1000, ProducerID: -1, ProducerEpoch: -1, BaseSequence: -1}
+	batch, err := BuildBatch(h, []Record{{TimestampDelta: 3}, {OffsetDelta: 1, TimestampDelta: 9}, {OffsetDelta: 2, TimestampDelta: 9}}, CompressionNone)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A client claimed a max timestamp no record carries.
+	batch[MaxTimestampPos+7]++
+	batch = resign(batch)
+	offset, timestamp, err := MaxTimestampRecord(batch, 0)
+	if err != nil || offset != 21 || timestamp != 1009 {
+		t.Fatalf("MaxTimestampRecord = %d %d %v", offset, timestamp, err)
+	}
+}
+
+func TestCodecsConcurrent(t *testing.T) {
+	input := bytes.Repeat([]byte("concurrent codec use "), 500)
+	errs := make(chan error, 8)
+	for worker := range 8 {
+		go func() {
+			codec := allCodecs[worker%len(allCodecs)]
+			for range 20 {
+				compressed, err := Compress(codec, input)
+				if err != nil {
+					errs <- err
+					return
+				}
+				out, err := Decompress(codec, compressed, 1<<20)
+				if err != nil || !bytes.Equal(out, input) {
+					errs <- fmt.Errorf("codec %d: %v", codec, err)
+					return
+				}
+			}
+			errs <- nil
+		}()
+	}
+	for range 8 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+}
