@@ -32,10 +32,10 @@ func buildBatch(s batchSpec) []byte {
 	var records []byte
 	for i := range s.records {
 		var body []byte
-		body = append(body, 0)                         // attributes
-		body = binary.AppendVarint(body, int64(i))     // timestamp delta
-		body = binary.AppendVarint(body, int64(i))     // offset delta
-		body = binary.AppendVarint(body, -1)           // null key
+		body = append(body, 0)                     // attributes
+		body = binary.AppendVarint(body, int64(i)) // timestamp delta
+		body = binary.AppendVarint(body, int64(i)) // offset delta
+		body = binary.AppendVarint(body, -1)       // null key
 		body = binary.AppendVarint(body, int64(s.valueSize))
 		for j := range s.valueSize {
 			body = append(body, byte(int(s.base)+i+j))
