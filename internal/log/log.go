@@ -334,8 +334,12 @@ func (l *Log) rollWriter(base int64) (*segment, error) {
 		l.mu.flushedOffset = max(l.mu.flushedOffset, old.next)
 	}
 	l.mu.Unlock()
-	if old.size == 0 && old.base != base {
-		l.removeSegmentFiles(old)
+	if old.size == 0 {
+		if old.base != base {
+			l.removeSegmentFiles(old)
+		} else {
+			old.file.Close() // its files were just recreated in place
+		}
 	}
 	l.logger.Debug("rolled segment", "dir", l.dir, "base", base)
 	return seg, nil

@@ -13,7 +13,7 @@ import (
 
 const segment0 = testDir + "/00000000000000000000"
 
-// crashCopy returns a MemFS holding the files of fsys as they are now
+// processCrash returns a MemFS holding the files of fsys as they are now
 // (synced or not), as after a process crash with the page cache intact.
 func processCrash(t *testing.T, fsys *vfs.MemFS) *vfs.MemFS {
 	t.Helper()
@@ -139,7 +139,7 @@ func TestRecoveryIndexMissingOrCorrupt(t *testing.T) {
 		"past the file": func(fsys *vfs.MemFS) {
 			writeRaw(t, fsys, segment0+".index", []byte{0, 0, 0, 1, 0, 1, 0, 0})
 		},
-		"zeros": func(fsys *vfs.MemFS) { writeRaw(t, fsys, segment0+".index", make([]byte, 64)) },
+		"zeros":              func(fsys *vfs.MemFS) { writeRaw(t, fsys, segment0+".index", make([]byte, 64)) },
 		"missing time index": func(fsys *vfs.MemFS) { fsys.Remove(segment0 + ".timeindex") },
 	}
 	for name, damage := range damages {
