@@ -27,11 +27,15 @@ type MemFS struct {
 	}
 }
 
+// memNode is a file's contents. Bytes past len(data) up to size read as
+// zeros without being stored, so preallocating with Truncate is cheap.
 type memNode struct {
-	mu      sync.RWMutex
-	data    []byte
-	synced  []byte
-	modTime time.Time
+	mu         sync.RWMutex
+	data       []byte
+	size       int64
+	synced     []byte
+	syncedSize int64
+	modTime    time.Time
 }
 
 // NewMem returns an empty in-memory file system with root "/" and "."
@@ -73,7 +77,7 @@ func (m *MemFS) OpenFile(name string, flag int, perm os.FileMode) (File, error) 
 	}
 	if flag&os.O_TRUNC != 0 {
 		node.mu.Lock()
-		node.data = nil
+		node.data, node.size = nil, 0
 		node.mu.Unlock()
 	}
 	access := flag & (os.O_RDONLY | os.O_WRONLY | os.O_RDWR)
@@ -244,10 +248,10 @@ func (m *MemFS) CrashClone() FS {
 	}
 	for name, node := range m.mu.durable {
 		node.mu.RLock()
-		data := slices.Clone(node.synced)
+		data, size := slices.Clone(node.synced), node.syncedSize
 		modTime := node.modTime
 		node.mu.RUnlock()
-		copyNode := &memNode{data: data, synced: slices.Clone(data), modTime: modTime}
+		copyNode := &memNode{data: data, size: size, synced: slices.Clone(data), syncedSize: size, modTime: modTime}
 		clone.mu.files[name] = copyNode
 		clone.mu.durable[name] = copyNode
 	}
@@ -257,7 +261,7 @@ func (m *MemFS) CrashClone() FS {
 func (n *memNode) info(name string) os.FileInfo {
 	n.mu.RLock()
 	defer n.mu.RUnlock()
-	return memInfo{name: filepath.Base(name), size: int64(len(n.data)), modTime: n.modTime}
+	return memInfo{name: filepath.Base(name), size: n.size, modTime: n.modTime}
 }
 
 type memInfo struct {
@@ -315,10 +319,15 @@ func (f *memFile) ReadAt(p []byte, off int64) (int, error) {
 	}
 	f.node.mu.RLock()
 	defer f.node.mu.RUnlock()
-	if off >= int64(len(f.node.data)) {
+	if off >= f.node.size {
 		return 0, io.EOF
 	}
-	n := copy(p, f.node.data[off:])
+	n := int(min(int64(len(p)), f.node.size-off))
+	copied := 0
+	if off < int64(len(f.node.data)) {
+		copied = copy(p[:n], f.node.data[off:])
+	}
+	clear(p[copied:n]) // the unstored zero tail
 	if n < len(p) {
 		return n, io.EOF
 	}
@@ -336,7 +345,7 @@ func (f *memFile) Write(p []byte) (int, error) {
 	}
 	pos := f.mu.pos
 	if f.appendTo {
-		pos = f.node.size()
+		pos = f.node.length()
 	}
 	f.node.writeAt(p, pos)
 	f.mu.pos = pos + int64(len(p))
@@ -357,10 +366,10 @@ func (f *memFile) WriteAt(p []byte, off int64) (int, error) {
 	return len(p), nil
 }
 
-func (n *memNode) size() int64 {
+func (n *memNode) length() int64 {
 	n.mu.RLock()
 	defer n.mu.RUnlock()
-	return int64(len(n.data))
+	return n.size
 }
 
 func (n *memNode) writeAt(p []byte, off int64) {
@@ -371,6 +380,7 @@ func (n *memNode) writeAt(p []byte, off int64) {
 		n.data = slices.Grow(n.data, int(end)-len(n.data))[:end]
 	}
 	copy(n.data[off:], p)
+	n.size = max(n.size, end)
 	n.modTime = time.Now()
 }
 
@@ -379,7 +389,7 @@ func (f *memFile) Sync() error {
 		return err
 	}
 	f.node.mu.Lock()
-	f.node.synced = slices.Clone(f.node.data)
+	f.node.synced, f.node.syncedSize = slices.Clone(f.node.data), f.node.size
 	f.node.mu.Unlock()
 	return nil
 }
@@ -396,13 +406,11 @@ func (f *memFile) Truncate(size int64) error {
 	}
 	f.node.mu.Lock()
 	defer f.node.mu.Unlock()
-	if size <= int64(len(f.node.data)) {
-		f.node.data = f.node.data[:size]
-		// Drop the tail so a later extension reads zeros, not old bytes.
-		f.node.data = slices.Clip(f.node.data)
-	} else {
-		f.node.data = append(f.node.data, make([]byte, size-int64(len(f.node.data)))...)
+	if size < int64(len(f.node.data)) {
+		// Clip so a later extension reads zeros, not old bytes.
+		f.node.data = slices.Clip(f.node.data[:size])
 	}
+	f.node.size = size
 	return nil
 }
 

@@ -195,3 +195,28 @@ func TestFaultRules(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestMemSparseTruncate(t *testing.T) {
+	m := NewMem()
+	f := writeFile(t, m, "/sparse", "ab", false)
+	if err := f.Truncate(1 << 40); err != nil { // must not allocate a terabyte
+		t.Fatal(err)
+	}
+	info, _ := f.Stat()
+	if info.Size() != 1<<40 {
+		t.Fatalf("size %d", info.Size())
+	}
+	buf := []byte{9, 9, 9, 9}
+	if n, err := f.ReadAt(buf, 0); n != 4 || err != nil || string(buf) != "ab\x00\x00" {
+		t.Fatalf("read %d %v %q", n, err, buf)
+	}
+	if err := f.Truncate(1); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.WriteAt([]byte("z"), 3); err != nil {
+		t.Fatal(err)
+	}
+	if got := readAll(t, m, "/sparse"); got != "a\x00\x00z" {
+		t.Fatalf("got %q", got)
+	}
+}
