@@ -158,10 +158,14 @@ func parseBatches(batches []byte) ([]record.Header, error) {
 	return headers, nil
 }
 
-// Append appends complete, validated magic-2 batches. See the package
-// documentation of the brief: with assignOffsets, base offsets are
-// rewritten in place starting at the log end offset; otherwise each base
-// offset must be at least the log end offset.
+// Append appends one or more complete, already-validated magic-2 batches
+// (concatenated; only framing is checked here, not CRCs). With
+// assignOffsets the base offsets are rewritten in place, consecutively from
+// the log end offset; otherwise (replication) each base offset must be at
+// least the end of the previous batch, else ErrNonMonotonic. Rolls first
+// when the batches do not fit segment.bytes, segment.ms has passed since
+// the segment's first batch, or an index is full. Syncs (group-committed)
+// when flush.messages unflushed messages have accumulated.
 func (l *Log) Append(batches []byte, assignOffsets bool) (AppendResult, error) {
 	headers, err := parseBatches(batches)
 	if err != nil {
