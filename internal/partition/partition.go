@@ -13,7 +13,6 @@ import (
 
 	"samsa/internal/log"
 	"samsa/internal/producerstate"
-	"samsa/internal/record"
 )
 
 // Sentinel errors of this package; handlers map them to Kafka codes.
