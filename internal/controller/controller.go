@@ -192,8 +192,9 @@ func (c *Controller) Close() error {
 	var err error
 	c.closeOnce.Do(func() {
 		close(c.done)
+		shutdown := c.raft.Shutdown().Error() // unblocks goroutines waiting on Raft
 		c.group.Wait()
-		err = c.release()
+		err = errors.Join(shutdown, c.release())
 	})
 	return err
 }
@@ -201,7 +202,7 @@ func (c *Controller) Close() error {
 func (c *Controller) release() error {
 	var errs []error
 	if c.raft != nil {
-		errs = append(errs, c.raft.Shutdown().Error())
+		errs = append(errs, c.raft.Shutdown().Error()) // a no-op when already shut down
 	}
 	if c.transport != nil {
 		errs = append(errs, c.transport.Close())
