@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/twmb/franz-go/pkg/kerr"
 
@@ -138,6 +139,7 @@ func (c *Controller) planTopic(image *metadata.Image, broker *config.Broker, req
 	if _, exists := image.Topics[request.Name]; exists {
 		return reject(kerr.TopicAlreadyExists, "Topic '"+request.Name+"' already exists.")
 	}
+	c.warnOnCollision(image, request.Name)
 	assignment, code, message := c.planAssignment(image, broker, request)
 	if code != nil {
 		return reject(code, message)
@@ -243,4 +245,19 @@ func checkReplicas(image *metadata.Image, replicas []int32, expected int) string
 		}
 	}
 	return ""
+}
+
+// warnOnCollision logs, as Kafka does, when name differs from an existing
+// topic only by '.' versus '_' (their metric names would collide).
+func (c *Controller) warnOnCollision(image *metadata.Image, name string) {
+	if !strings.ContainsAny(name, "._") {
+		return
+	}
+	normalized := strings.ReplaceAll(name, ".", "_")
+	for existing := range image.Topics {
+		if existing != name && strings.ReplaceAll(existing, ".", "_") == normalized {
+			c.logger.Warn("topic name collides with an existing topic because of '.' and '_'", "topic", name, "existing", existing)
+			return
+		}
+	}
 }
