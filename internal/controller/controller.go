@@ -1,0 +1,301 @@
+// Package controller runs Samsa's Raft metadata quorum (hashicorp/raft with
+// a raft-wal log) and offers validated metadata writes on the active
+// controller.
+package controller
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/hashicorp/raft"
+	wal "github.com/hashicorp/raft-wal"
+	"github.com/hashicorp/raft-wal/metadb"
+
+	"samsa/internal/config"
+	"samsa/internal/metadata"
+)
+
+// ErrNotController is returned by writes on a node that is not the active controller.
+var ErrNotController = errors.New("not the active controller")
+
+// ErrClosed is returned after Close.
+var ErrClosed = errors.New("controller closed")
+
+// Voter is one member of the metadata quorum.
+type Voter = config.Voter
+
+// MetadataDirName is the directory under DataDir holding the metadata log.
+const MetadataDirName = "__cluster_metadata-0"
+
+// Config configures a controller node.
+type Config struct {
+	NodeID  int32
+	Voters  []Voter
+	Bind    string // host:port of the CONTROLLER listener
+	DataDir string // metadata.log.dir
+	Broker  *config.Broker
+	Logger  *slog.Logger
+}
+
+// Controller is one node of the metadata quorum.
+type Controller struct {
+	config    Config
+	logger    *slog.Logger
+	raft      *raft.Raft
+	log       *wal.WAL
+	meta      *metadb.BoltMetaDB // closed separately: WAL.Close leaves it open
+	transport *raft.NetworkTransport
+	image     atomic.Pointer[metadata.Image]
+	wake      chan struct{} // buffered 1: new image to deliver
+	done      chan struct{}
+	group     sync.WaitGroup
+	write     sync.Mutex // serializes validate-then-append on the leader
+	closeOnce sync.Once
+	mu        struct {
+		sync.Mutex
+		subscribers []*subscriber
+		delivered   uint64        // applied index every subscriber has seen
+		deliveredCh chan struct{} // closed and replaced when delivered grows
+	}
+}
+
+// Start opens (or creates) the metadata log in DataDir, starts Raft on
+// Bind and bootstraps the configured voters when no state exists yet.
+func Start(cfg Config) (*Controller, error) {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Broker == nil {
+		cfg.Broker = config.Default()
+	}
+	controller := &Controller{config: cfg, logger: cfg.Logger, wake: make(chan struct{}, 1), done: make(chan struct{})}
+	controller.image.Store(metadata.Empty())
+	controller.mu.deliveredCh = make(chan struct{})
+	if err := controller.open(); err != nil {
+		controller.release()
+		return nil, err
+	}
+	controller.group.Add(2)
+	go controller.dispatch()
+	go controller.watchLeadership()
+	return controller, nil
+}
+
+func (c *Controller) open() error {
+	directory := filepath.Join(c.config.DataDir, MetadataDirName)
+	if err := os.MkdirAll(filepath.Join(directory, "wal"), 0o755); err != nil {
+		return fmt.Errorf("metadata dir: %w", err)
+	}
+	hcLogger := newHCLogger(c.logger, "raft")
+	var err error
+	c.meta = &metadb.BoltMetaDB{}
+	if c.log, err = wal.Open(filepath.Join(directory, "wal"), wal.WithLogger(hcLogger), wal.WithSegmentSize(4<<20), wal.WithMetaStore(c.meta)); err != nil {
+		return fmt.Errorf("open metadata wal: %w", err)
+	}
+	snapshots, err := raft.NewFileSnapshotStoreWithLogger(directory, 2, hcLogger)
+	if err != nil {
+		return fmt.Errorf("open metadata snapshots: %w", err)
+	}
+	advertise, err := c.advertiseAddress()
+	if err != nil {
+		return err
+	}
+	if c.transport, err = raft.NewTCPTransportWithLogger(c.config.Bind, advertise, 3, 5*time.Second, hcLogger); err != nil {
+		return fmt.Errorf("controller listener %s: %w", c.config.Bind, err)
+	}
+	raftConfig := c.raftConfig()
+	if err := c.bootstrapIfNew(raftConfig, snapshots); err != nil {
+		return err
+	}
+	if c.raft, err = raft.NewRaft(raftConfig, (*fsm)(c), c.log, c.log, snapshots, c.transport); err != nil {
+		return fmt.Errorf("start raft: %w", err)
+	}
+	return nil
+}
+
+func (c *Controller) raftConfig() *raft.Config {
+	raftConfig := raft.DefaultConfig()
+	raftConfig.LocalID = serverID(c.config.NodeID)
+	raftConfig.HeartbeatTimeout = 500 * time.Millisecond
+	raftConfig.ElectionTimeout = 500 * time.Millisecond
+	raftConfig.LeaderLeaseTimeout = 250 * time.Millisecond
+	raftConfig.CommitTimeout = 20 * time.Millisecond
+	raftConfig.SnapshotThreshold = 4096
+	raftConfig.TrailingLogs = 1024
+	raftConfig.SnapshotInterval = time.Minute
+	raftConfig.Logger = newHCLogger(c.logger, "raft")
+	return raftConfig
+}
+
+// advertiseAddress resolves this node's own voter address (or Bind).
+func (c *Controller) advertiseAddress() (net.Addr, error) {
+	address := c.config.Bind
+	for _, voter := range c.config.Voters {
+		if voter.ID == c.config.NodeID {
+			address = voter.Address()
+		}
+	}
+	resolved, err := net.ResolveTCPAddr("tcp", address)
+	if err != nil {
+		return nil, fmt.Errorf("controller address %s: %w", address, err)
+	}
+	if resolved.IP == nil || resolved.IP.IsUnspecified() {
+		resolved.IP = net.IPv4(127, 0, 0, 1)
+	}
+	return resolved, nil
+}
+
+func (c *Controller) bootstrapIfNew(raftConfig *raft.Config, snapshots raft.SnapshotStore) error {
+	existing, err := raft.HasExistingState(c.log, c.log, snapshots)
+	if err != nil {
+		return fmt.Errorf("read metadata state: %w", err)
+	}
+	if existing || !c.isVoter() {
+		return nil
+	}
+	var configuration raft.Configuration
+	for _, voter := range c.config.Voters {
+		configuration.Servers = append(configuration.Servers, raft.Server{
+			Suffrage: raft.Voter, ID: serverID(voter.ID), Address: raft.ServerAddress(voter.Address()),
+		})
+	}
+	if err := raft.BootstrapCluster(raftConfig, c.log, c.log, snapshots, c.transport, configuration); err != nil {
+		return fmt.Errorf("bootstrap metadata quorum: %w", err)
+	}
+	return nil
+}
+
+func (c *Controller) isVoter() bool {
+	for _, voter := range c.config.Voters {
+		if voter.ID == c.config.NodeID {
+			return true
+		}
+	}
+	return false
+}
+
+func serverID(id int32) raft.ServerID {
+	return raft.ServerID(strconv.Itoa(int(id)))
+}
+
+// Close stops Raft, the background goroutines and the log.
+func (c *Controller) Close() error {
+	var err error
+	c.closeOnce.Do(func() {
+		close(c.done)
+		shutdown := c.raft.Shutdown().Error() // unblocks goroutines waiting on Raft
+		c.group.Wait()
+		err = errors.Join(shutdown, c.release())
+	})
+	return err
+}
+
+func (c *Controller) release() error {
+	var errs []error
+	if c.raft != nil {
+		errs = append(errs, c.raft.Shutdown().Error()) // a no-op when already shut down
+	}
+	if c.transport != nil {
+		errs = append(errs, c.transport.Close())
+	}
+	if c.log != nil {
+		errs = append(errs, c.log.Close())
+	}
+	if c.meta != nil {
+		errs = append(errs, c.meta.Close())
+	}
+	return errors.Join(errs...)
+}
+
+// Image returns the latest applied metadata image.
+func (c *Controller) Image() *metadata.Image {
+	return c.image.Load()
+}
+
+// LeaderID returns the active controller's node id, or -1 when unknown.
+func (c *Controller) LeaderID() int32 {
+	_, id := c.raft.LeaderWithID()
+	if id == "" {
+		return -1
+	}
+	number, err := strconv.ParseInt(string(id), 10, 32)
+	if err != nil {
+		return -1
+	}
+	return int32(number)
+}
+
+// IsActive reports whether this node is the active controller.
+func (c *Controller) IsActive() bool {
+	return c.raft.State() == raft.Leader
+}
+
+// WaitReady blocks until a leader is known and this node has applied the
+// committed log (on the leader, everything before a barrier).
+func (c *Controller) WaitReady(ctx context.Context) error {
+	ticker := time.NewTicker(10 * time.Millisecond)
+	defer ticker.Stop()
+	for {
+		if ready, err := c.readyOnce(ctx); ready || err != nil {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-c.done:
+			return ErrClosed
+		case <-ticker.C:
+		}
+	}
+}
+
+func (c *Controller) readyOnce(ctx context.Context) (bool, error) {
+	if c.LeaderID() < 0 {
+		return false, nil
+	}
+	if c.IsActive() {
+		if err := c.raft.Barrier(timeoutOf(ctx)).Error(); err != nil {
+			return false, nil
+		}
+		return c.ensureClusterID(ctx) == nil, nil
+	}
+	commit := c.raft.CommitIndex()
+	return commit > 0 && c.raft.AppliedIndex() >= commit && c.Image().ClusterID != "", nil
+}
+
+func timeoutOf(ctx context.Context) time.Duration {
+	if deadline, ok := ctx.Deadline(); ok {
+		return max(time.Until(deadline), time.Millisecond)
+	}
+	return 10 * time.Second
+}
+
+// watchLeadership writes the cluster id when this node first leads an empty log.
+func (c *Controller) watchLeadership() {
+	defer c.group.Done()
+	for {
+		select {
+		case <-c.done:
+			return
+		case leader := <-c.raft.LeaderCh():
+			if leader {
+				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+				if err := c.raft.Barrier(10 * time.Second).Error(); err == nil {
+					if err := c.ensureClusterID(ctx); err != nil {
+						c.logger.Warn("write cluster id", "error", err)
+					}
+				}
+				cancel()
+			}
+		}
+	}
+}
