@@ -129,7 +129,7 @@ func (b *Broker) register(ctx context.Context) error {
 			Listener:         l.Name,
 			Host:             l.Host,
 			Port:             int32(port),
-			SecurityProtocol: b.cfg.SecurityProtocols[l.Name],
+			SecurityProtocol: securityProtocolID(b.cfg.SecurityProtocols[l.Name]),
 		})
 	}
 	return b.controller.RegisterBroker(ctx, reg)
@@ -188,4 +188,17 @@ func (b *Broker) Close() {
 	if b.partitions != nil {
 		b.partitions.Close()
 	}
+}
+
+// securityProtocolID maps a protocol name to Kafka's id (SecurityProtocol).
+func securityProtocolID(name string) int16 {
+	switch name {
+	case "SSL":
+		return 1
+	case "SASL_PLAINTEXT":
+		return 2
+	case "SASL_SSL":
+		return 3
+	}
+	return 0 // PLAINTEXT
 }

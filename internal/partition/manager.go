@@ -156,6 +156,11 @@ func (m *Manager) RemoveStale() {
 			if !ok || !e.IsDir() {
 				continue
 			}
+			// Only directories that say they hold a replica are ours to
+			// delete; the metadata log and anything else stay.
+			if _, err := m.readTopicID(filepath.Join(d, e.Name())); err != nil {
+				continue
+			}
 			if _, open := m.Get(id); open {
 				continue
 			}

@@ -23,12 +23,12 @@ func handleMetadata(env *Env, req *Request, respond Responder) {
 
 	// v0: an empty list means every topic; v1+: null means every topic.
 	allTopics := r.Topics == nil || (req.Version == 0 && len(r.Topics) == 0)
-	autoCreate := env.Config.AutoCreateTopicsEnable && (req.Version < 4 || r.AllowAutoTopicCreation)
+	autoCreate := env.Config.AutoCreateTopics && (req.Version < 4 || r.AllowAutoTopicCreation)
 
 	if !allTopics {
 		var missing []string
 		for _, t := range r.Topics {
-			if t.Topic != nil && img.Topics[*t.Topic] == nil && autoCreate && controller.ValidTopicName(*t.Topic) == nil {
+			if t.Topic != nil && img.Topics[*t.Topic] == nil && autoCreate && controller.ValidateTopicName(*t.Topic) == nil {
 				missing = append(missing, *t.Topic)
 			}
 		}
@@ -65,7 +65,7 @@ func handleMetadata(env *Env, req *Request, respond Responder) {
 				rt.Topic = t.Topic
 				rt.TopicID = t.TopicID
 				rt.ErrorCode = kerr.UnknownTopicOrPartition.Code
-				if t.Topic != nil && controller.ValidTopicName(*t.Topic) != nil {
+				if t.Topic != nil && controller.ValidateTopicName(*t.Topic) != nil {
 					rt.ErrorCode = kerr.InvalidTopicException.Code
 				} else if t.Topic == nil {
 					rt.ErrorCode = kerr.UnknownTopicID.Code
@@ -116,7 +116,7 @@ func fillBrokers(resp *kmsg.MetadataResponse, img *metadata.Image, listener stri
 		rb.NodeID = b.ID
 		rb.Host = ep.Host
 		rb.Port = ep.Port
-		rb.Rack = b.Rack
+		rb.Rack = rackOf(b)
 		resp.Brokers = append(resp.Brokers, rb)
 	}
 }

@@ -76,7 +76,7 @@ func handleCreateTopics(env *Env, req *Request, respond Responder) {
 				rc.Name = e.Name
 				rc.Value = e.Value
 				rc.ReadOnly = e.ReadOnly
-				rc.Source = e.Source
+				rc.Source = int8(e.Source)
 				rc.IsSensitive = e.Sensitive
 				rt.Configs = append(rt.Configs, rc)
 			}

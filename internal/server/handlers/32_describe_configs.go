@@ -57,7 +57,7 @@ func handleDescribeConfigs(env *Env, req *Request, respond Responder) {
 			rc.Name = e.Name
 			rc.Value = e.Value
 			rc.ReadOnly = e.ReadOnly
-			rc.IsDefault = e.Source == config.SourceDefault
+			rc.IsDefault = e.Source == kmsg.ConfigSourceDefaultConfig
 			rc.Source = kmsg.ConfigSource(e.Source)
 			rc.IsSensitive = e.Sensitive
 			if e.Sensitive {

@@ -24,7 +24,7 @@ func handleDescribeCluster(env *Env, req *Request, respond Responder) {
 		rb.NodeID = b.ID
 		rb.Host = ep.Host
 		rb.Port = ep.Port
-		rb.Rack = b.Rack
+		rb.Rack = rackOf(b)
 		resp.Brokers = append(resp.Brokers, rb)
 	}
 	if r.IncludeClusterAuthorizedOperations {

@@ -55,3 +55,12 @@ func topicNameByID(env *Env, id [16]byte) (string, bool) {
 	}
 	return t.Name, true
 }
+
+// rackOf returns the broker's rack, nil when it has none.
+func rackOf(b *metadata.BrokerImage) *string {
+	if b.Rack == "" {
+		return nil
+	}
+	rack := b.Rack
+	return &rack
+}
