@@ -115,10 +115,16 @@ type testBroker struct {
 
 	mu struct {
 		sync.Mutex
-		process *exec.Cmd
-		exited  chan struct{} // closed when process has been reaped
+		process *brokerProcess
 		fake    *kfake.Cluster
 	}
+}
+
+// brokerProcess is one run of the samsa binary.
+type brokerProcess struct {
+	command *exec.Cmd
+	exited  chan struct{} // closed once the process has been reaped
+	err     error         // Wait's result; read only after exited is closed
 }
 
 // startBroker starts a broker on free loopback ports and a fresh data dir,
@@ -227,14 +233,13 @@ func (b *testBroker) startProcess() {
 	if err := process.Start(); err != nil {
 		b.t.Fatalf("start %s: %v", samsaBinary, err)
 	}
-	exited := make(chan struct{})
+	run := &brokerProcess{command: process, exited: make(chan struct{})}
 	go func() {
-		process.Wait()
-		close(exited)
+		run.err = process.Wait()
+		close(run.exited)
 	}()
 	b.mu.Lock()
-	b.mu.process = process
-	b.mu.exited = exited
+	b.mu.process = run
 	b.mu.Unlock()
 }
 
@@ -259,8 +264,8 @@ func (b *testBroker) waitReady() error {
 	deadline := time.Now().Add(readyTimeout)
 	var lastErr error
 	for attempt := 0; time.Now().Before(deadline); attempt++ {
-		if b.processExited() {
-			return errBrokerExited
+		if err := b.processExited(); err != nil {
+			return err
 		}
 		if lastErr = b.ping(); lastErr == nil {
 			return nil
@@ -286,18 +291,20 @@ func (b *testBroker) ping() error {
 	return client.Ping(ctx)
 }
 
-func (b *testBroker) processExited() bool {
+// processExited returns errBrokerExited, with the exit status, once the
+// broker process has died; nil while it runs (or for kfake).
+func (b *testBroker) processExited() error {
 	b.mu.Lock()
-	exited := b.mu.exited
+	run := b.mu.process
 	b.mu.Unlock()
-	if exited == nil {
-		return false
+	if run == nil {
+		return nil
 	}
 	select {
-	case <-exited:
-		return true
+	case <-run.exited:
+		return fmt.Errorf("%w: %v", errBrokerExited, run.err)
 	default:
-		return false
+		return nil
 	}
 }
 
@@ -305,15 +312,16 @@ func (b *testBroker) processExited() bool {
 // once. The in-process kfake cluster is simply closed.
 func (b *testBroker) stop(signal syscall.Signal) {
 	b.mu.Lock()
-	process, exited, fake := b.mu.process, b.mu.exited, b.mu.fake
-	b.mu.process, b.mu.exited, b.mu.fake = nil, nil, nil
+	run, fake := b.mu.process, b.mu.fake
+	b.mu.process, b.mu.fake = nil, nil
 	b.mu.Unlock()
 	if fake != nil {
 		fake.Close()
 	}
-	if process == nil {
+	if run == nil {
 		return
 	}
+	process, exited := run.command, run.exited
 	process.Process.Signal(signal)
 	timer := time.NewTimer(stopGrace)
 	defer timer.Stop()
