@@ -58,6 +58,9 @@ func serve(args []string) int {
 		fmt.Fprintf(os.Stderr, "samsa serve: %v\n", err)
 		return 2
 	}
+	for _, name := range config.IgnoredEnv(os.Environ()) {
+		logger.Warn("environment variable names no broker config; ignored", "name", name)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	startCtx, cancel := context.WithTimeout(ctx, 2*time.Minute)

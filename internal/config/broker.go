@@ -145,6 +145,19 @@ var envIndex = func() map[string]string {
 	return index
 }()
 
+// IgnoredEnv returns the SAMSA_* variables of env that name no broker
+// config, so that the caller can warn about a likely typo.
+func IgnoredEnv(env []string) []string {
+	var out []string
+	for _, variable := range env {
+		name, _, _ := strings.Cut(variable, "=")
+		if _, ok := envIndex[name]; strings.HasPrefix(name, EnvPrefix) && !ok {
+			out = append(out, name)
+		}
+	}
+	return out
+}
+
 func loadEnv(env []string, into map[string]string) error {
 	for _, variable := range env {
 		name, value, _ := strings.Cut(variable, "=")
@@ -153,7 +166,10 @@ func loadEnv(env []string, into map[string]string) error {
 		}
 		key, ok := envIndex[name]
 		if !ok {
-			return fmt.Errorf("%w: %w: environment variable %s names no broker config", ErrInvalidConfig, ErrUnknownConfig, name)
+			// SAMSA_* also names settings of tools and tests; only the
+			// names of broker configs are read. The caller warns about
+			// the others (IgnoredEnv).
+			continue
 		}
 		if err := checkBrokerKey(key, value); err != nil {
 			return fmt.Errorf("environment variable %s: %w", name, err)

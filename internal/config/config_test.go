@@ -109,7 +109,6 @@ func TestRejections(t *testing.T) {
 		{name: "unknown file key", file: "num.partitions=1\nno.such.key=1\n", mention: "no.such.key"},
 		{name: "unknown override", overrides: []string{"bogus=1"}, mention: "bogus"},
 		{name: "override without equals", overrides: []string{"num.partitions"}, mention: "num.partitions"},
-		{name: "unknown env", env: []string{"SAMSA_BOGUS=1"}, mention: "SAMSA_BOGUS"},
 		{name: "bad int", overrides: []string{"num.partitions=abc"}, mention: "num.partitions"},
 		{name: "zero partitions", overrides: []string{"num.partitions=0"}, mention: "num.partitions"},
 		{name: "int overflow", overrides: []string{"message.max.bytes=99999999999"}, mention: "message.max.bytes"},
@@ -317,4 +316,18 @@ func FuzzParseProperties(f *testing.F) {
 	f.Fuzz(func(t *testing.T, text string) {
 		_, _ = ParseProperties(text)
 	})
+}
+
+func TestUnknownEnvIgnoredAndReported(t *testing.T) {
+	env := []string{"SAMSA_BOGUS=1", "SAMSA_NUM_PARTITIONS=4", "HOME=/root"}
+	b, err := Load("", nil, env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b.NumPartitions != 4 {
+		t.Fatalf("num.partitions = %d, want 4 from SAMSA_NUM_PARTITIONS", b.NumPartitions)
+	}
+	if got := IgnoredEnv(env); len(got) != 1 || got[0] != "SAMSA_BOGUS" {
+		t.Fatalf("IgnoredEnv = %q, want [SAMSA_BOGUS]", got)
+	}
 }

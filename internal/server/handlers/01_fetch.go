@@ -133,6 +133,7 @@ func buildFetch(env *Env, req *Request, r *kmsg.FetchRequest) (*kmsg.FetchRespon
 			rp.LastStableOffset = -1
 			rp.LogStartOffset = -1
 			rp.PreferredReadReplica = -1
+			rp.RecordBatches = []byte{} // Kafka sends an empty set, never null; librdkafka rejects null
 			if req.Version >= 4 && r.IsolationLevel == 1 {
 				rp.AbortedTransactions = []kmsg.FetchResponseTopicPartitionAbortedTransaction{}
 			}
