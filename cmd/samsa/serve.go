@@ -29,6 +29,7 @@ func serve(args []string) int {
 	var overrides multiFlag
 	fs.Var(&overrides, "override", "key=value, overrides the file and the environment (repeatable)")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
+	debugAddr := fs.String("debug-addr", "", "serve Go's pprof profiles over HTTP on this address (e.g. 127.0.0.1:6060)")
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "usage: samsa serve [--config server.properties] [--override key=value ...]")
 		fmt.Fprintln(fs.Output(), "Environment: SAMSA_<KEY> with the key upper-cased and dots as underscores, e.g. SAMSA_LOG_DIRS.")
@@ -60,6 +61,12 @@ func serve(args []string) int {
 	}
 	for _, name := range config.IgnoredEnv(os.Environ()) {
 		logger.Warn("environment variable names no broker config; ignored", "name", name)
+	}
+	if *debugAddr != "" {
+		if err := startDebugServer(*debugAddr, logger); err != nil {
+			logger.Error("debug server", "err", err)
+			return 2
+		}
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()

@@ -178,6 +178,7 @@ func (c *conn) push(corr int32, key int16, flexible bool) *slot {
 func (c *conn) writeLoop() {
 	bw := bufio.NewWriterSize(c.nc, 64<<10)
 	var buf []byte
+	var segs []handlers.Segment
 	failed := false
 	for s := range c.pending {
 		select {
@@ -188,7 +189,16 @@ func (c *conn) writeLoop() {
 		if failed {
 			continue // drain so the reader never blocks on a full window
 		}
-		if s.resp != nil {
+		if seg, ok := s.resp.(handlers.SegmentedResponse); ok {
+			var err error
+			if segs, err = c.writeSegmented(bw, s, seg, segs); err != nil {
+				c.log.Info("closing connection: writing response", "err", err)
+				failed = true
+				c.cancel()
+				c.nc.Close()
+				continue
+			}
+		} else if s.resp != nil {
 			buf = encodeResponse(buf[:0], s)
 			if _, err := bw.Write(buf); err != nil {
 				failed = true

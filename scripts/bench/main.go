@@ -140,9 +140,11 @@ type measureFunc func(rows []string, values []float64, err error)
 func workloads(scale float64) []workload {
 	var list []workload
 	for _, size := range []int{100, 1024} {
-		base := 500_000.0
+		// Long enough (several seconds at full speed) that the broker's
+		// CPU seconds and the medians mean something.
+		base := 5_000_000.0
 		if size == 1024 {
-			base = 100_000
+			base = 1_000_000
 		}
 		count := max(int64(base*scale), 1000)
 		for _, partitions := range []int{1, 6} {

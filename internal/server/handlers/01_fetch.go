@@ -37,7 +37,6 @@ func handleFetch(env *Env, req *Request, respond Responder) {
 	if req.Version >= 7 && (r.SessionID != 0 || r.SessionEpoch > 0) {
 		resp := r.ResponseKind().(*kmsg.FetchResponse)
 		resp.ErrorCode = kerr.FetchSessionIDNotFound.Code
-		resp.SessionID = 0
 		respond(resp)
 		return
 	}
@@ -93,7 +92,7 @@ func handleFetch(env *Env, req *Request, respond Responder) {
 	}()
 }
 
-func hasErrors(resp *kmsg.FetchResponse) bool {
+func hasErrors(resp *FetchReply) bool {
 	for i := range resp.Topics {
 		for j := range resp.Topics[i].Partitions {
 			if resp.Topics[i].Partitions[j].ErrorCode != 0 {
@@ -106,8 +105,8 @@ func hasErrors(resp *kmsg.FetchResponse) bool {
 
 // buildFetch reads every requested partition once and returns the response,
 // the number of record bytes in it and the partitions it could read.
-func buildFetch(env *Env, req *Request, r *kmsg.FetchRequest) (*kmsg.FetchResponse, int, []*partition.Partition) {
-	resp := r.ResponseKind().(*kmsg.FetchResponse)
+func buildFetch(env *Env, req *Request, r *kmsg.FetchRequest) (*FetchReply, int, []*partition.Partition) {
+	resp := &FetchReply{FetchResponse: r.ResponseKind().(*kmsg.FetchResponse)}
 	maxBytes := math.MaxInt32
 	if req.Version >= 3 {
 		maxBytes = int(max(r.MaxBytes, 0))
@@ -140,6 +139,7 @@ func buildFetch(env *Env, req *Request, r *kmsg.FetchRequest) (*kmsg.FetchRespon
 			if !known {
 				rp.ErrorCode = kerr.UnknownTopicID.Code
 				rt.Partitions = append(rt.Partitions, rp)
+				resp.records = append(resp.records, log.ReadResult{})
 				continue
 			}
 			p, err := lookupPartition(env, name, fp.Partition)
@@ -149,11 +149,13 @@ func buildFetch(env *Env, req *Request, r *kmsg.FetchRequest) (*kmsg.FetchRespon
 			if err != nil {
 				rp.ErrorCode = errorCode(err)
 				rt.Partitions = append(rt.Partitions, rp)
+				resp.records = append(resp.records, log.ReadResult{})
 				continue
 			}
 			parts = append(parts, p)
 			budget := min(int(max(fp.PartitionMaxBytes, 0)), maxBytes-total)
-			n := readPartition(req, p, fp.FetchOffset, budget, minOneBatch, &rp)
+			rec, n := readPartition(req, p, fp.FetchOffset, budget, minOneBatch, &rp)
+			resp.records = append(resp.records, rec)
 			if n > 0 {
 				minOneBatch = false
 			}
@@ -165,8 +167,10 @@ func buildFetch(env *Env, req *Request, r *kmsg.FetchRequest) (*kmsg.FetchRespon
 	return resp, total, parts
 }
 
-// readPartition fills rp with the records at offset and returns their size.
-func readPartition(req *Request, p *partition.Partition, offset int64, budget int, minOneBatch bool, rp *kmsg.FetchResponseTopicPartition) int {
+// readPartition reads the records at offset. From v4 on it returns them as
+// file regions for the writer to send as they are; older versions get a
+// down-converted copy in rp.RecordBatches. It returns the record bytes.
+func readPartition(req *Request, p *partition.Partition, offset int64, budget int, minOneBatch bool, rp *kmsg.FetchResponseTopicPartition) (log.ReadResult, int) {
 	info, err := p.Read(offset, max(budget, 0), minOneBatch)
 	rp.HighWatermark = info.HighWatermark
 	rp.LastStableOffset = info.LastStable
@@ -176,30 +180,30 @@ func readPartition(req *Request, p *partition.Partition, offset int64, budget in
 		if !errors.Is(err, log.ErrOffsetOutOfRange) {
 			req.Log.Warn("fetch read failed", "partition", p.ID.String(), "offset", offset, "err", err)
 		}
-		return 0
+		return log.ReadResult{}, 0
 	}
 	if info.Records.Size == 0 {
-		return 0
+		return log.ReadResult{}, 0
+	}
+	if req.Version >= 4 {
+		return info.Records, info.Records.Size
 	}
 	data, err := info.Records.AppendTo(make([]byte, 0, info.Records.Size))
 	if err != nil {
 		rp.ErrorCode = errorCode(err)
 		req.Log.Error("fetch read failed", "partition", p.ID.String(), "offset", offset, "err", err)
-		return 0
+		return log.ReadResult{}, 0
 	}
-	if req.Version < 4 {
-		magic := int8(1)
-		if req.Version < 2 {
-			magic = 0
-		}
-		converted, err := record.DownConvert(data, magic, p.Settings().MaxMessageBytes*64)
-		if err != nil {
-			rp.ErrorCode = errorCode(err)
-			req.Log.Error("down-conversion failed", "partition", p.ID.String(), "offset", offset, "err", err)
-			return 0
-		}
-		data = converted
+	magic := int8(1)
+	if req.Version < 2 {
+		magic = 0
 	}
-	rp.RecordBatches = data
-	return len(data)
+	converted, err := record.DownConvert(data, magic, p.Settings().MaxMessageBytes*64)
+	if err != nil {
+		rp.ErrorCode = errorCode(err)
+		req.Log.Error("down-conversion failed", "partition", p.ID.String(), "offset", offset, "err", err)
+		return log.ReadResult{}, 0
+	}
+	rp.RecordBatches = converted
+	return log.ReadResult{}, len(converted)
 }
