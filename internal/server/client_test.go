@@ -151,6 +151,7 @@ func createTopic(t testing.TB, c *rawClient, name string, partitions int32, conf
 
 func createTopicsRequest(name string, partitions int32, configs map[string]string, validateOnly bool) *kmsg.CreateTopicsRequest {
 	req := kmsg.NewPtrCreateTopicsRequest()
+	req.Version = 7
 	req.TimeoutMillis = 10000
 	req.ValidateOnly = validateOnly
 	rt := kmsg.NewCreateTopicsRequestTopic()

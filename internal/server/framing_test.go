@@ -26,7 +26,9 @@ func TestPipelining(t *testing.T) {
 		case 0:
 			reqs = append(reqs, metadataRequest(9, false, "pipe"))
 		case 1:
-			reqs = append(reqs, kmsg.NewPtrApiVersionsRequest())
+			av := kmsg.NewPtrApiVersionsRequest()
+			av.Version, av.ClientSoftwareName, av.ClientSoftwareVersion = 3, "t", "1"
+			reqs = append(reqs, av)
 		case 2:
 			reqs = append(reqs, fetchRequest(11, "empty", [16]byte{}, 0, 0, 200*time.Millisecond))
 		case 3:
@@ -44,6 +46,10 @@ func TestPipelining(t *testing.T) {
 	for i, r := range reqs {
 		resp := c.recv(r, corrs[i])
 		switch resp := resp.(type) {
+		case *kmsg.ApiVersionsResponse:
+			if resp.ErrorCode != 0 {
+				t.Fatalf("ApiVersions %d: error %d", i, resp.ErrorCode)
+			}
 		case *kmsg.ProduceResponse:
 			p := resp.Topics[0].Partitions[0]
 			if want := int64(i / 4); p.ErrorCode != 0 || p.BaseOffset != want {
