@@ -39,6 +39,12 @@ type Broker struct {
 func StartBroker(t testing.TB, overrides ...string) *Broker {
 	t.Helper()
 	client, controller := freePort(t), freePort(t)
+	for range 10 {
+		if controller != client {
+			break
+		}
+		controller = freePort(t)
+	}
 	b := &Broker{Addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(client)), Dir: t.TempDir(), t: t}
 	b.overrides = append([]string{
 		fmt.Sprintf("listeners=PLAINTEXT://127.0.0.1:%d,CONTROLLER://127.0.0.1:%d", client, controller),
