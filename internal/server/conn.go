@@ -98,30 +98,42 @@ func (c *conn) readLoop() error {
 	}
 }
 
-// dispatch parses the request header and hands the request to its handler.
-func (c *conn) dispatch(body []byte) error {
-	key := int16(binary.BigEndian.Uint16(body[0:]))
-	version := int16(binary.BigEndian.Uint16(body[2:]))
-	corr := int32(binary.BigEndian.Uint32(body[4:]))
+// request is one parsed request frame.
+type request struct {
+	key      int16
+	version  int16
+	corr     int32
+	api      handlers.API
+	kreq     kmsg.Request // nil: ApiVersions of a version we do not know (KIP-511)
+	clientID string       // Kafka treats a null client id as empty
+}
 
+// parseRequest decodes a request frame body (the bytes after the size
+// prefix): header and request. It does no I/O, so it can be fuzzed. An
+// error means the frame is refused and the connection closed.
+func parseRequest(body []byte) (request, error) {
+	if len(body) < 8 {
+		return request{}, fmt.Errorf("%w: %d bytes is shorter than a request header", errFrame, len(body))
+	}
+	r := request{
+		key:     int16(binary.BigEndian.Uint16(body[0:])),
+		version: int16(binary.BigEndian.Uint16(body[2:])),
+		corr:    int32(binary.BigEndian.Uint32(body[4:])),
+	}
+	key, version := r.key, r.version
 	api, ok := handlers.Lookup(key)
 	if !ok {
-		return fmt.Errorf("%w: unsupported API key %d (version %d)", errFrame, key, version)
+		return request{}, fmt.Errorf("%w: unsupported API key %d (version %d)", errFrame, key, version)
 	}
+	r.api = api
 	if key == 18 && (version > api.MaxVersion || version < 0) {
 		// KIP-511: answer an ApiVersions we do not know with a v0 body
 		// carrying UNSUPPORTED_VERSION and our ApiVersions range, so the
 		// client can retry with a version we speak.
-		s := c.push(corr, key, false)
-		if s == nil {
-			return net.ErrClosed
-		}
-		resp := handlers.APIVersionsFallback()
-		s.complete(resp)
-		return nil
+		return r, nil
 	}
 	if version < api.MinVersion || version > api.MaxVersion {
-		return fmt.Errorf("%w: %s version %d outside supported %d-%d", errFrame, kmsg.NameForKey(key), version, api.MinVersion, api.MaxVersion)
+		return request{}, fmt.Errorf("%w: %s version %d outside supported %d-%d", errFrame, kmsg.NameForKey(key), version, api.MinVersion, api.MaxVersion)
 	}
 
 	kreq := kmsg.RequestForKey(key)
@@ -129,38 +141,54 @@ func (c *conn) dispatch(body []byte) error {
 	pos := 8
 	clientID, n, err := readNullableString(body[pos:])
 	if err != nil {
-		return fmt.Errorf("%w: %s header: %v", errFrame, kmsg.NameForKey(key), err)
+		return request{}, fmt.Errorf("%w: %s header: %v", errFrame, kmsg.NameForKey(key), err)
 	}
 	pos += n
-	var cid string // Kafka treats a null client id as empty
 	if clientID != nil {
-		cid = *clientID
+		r.clientID = *clientID
 	}
 	if kreq.IsFlexible() {
 		n, err := skipTags(body[pos:])
 		if err != nil {
-			return fmt.Errorf("%w: %s header tags: %v", errFrame, kmsg.NameForKey(key), err)
+			return request{}, fmt.Errorf("%w: %s header tags: %v", errFrame, kmsg.NameForKey(key), err)
 		}
 		pos += n
 	}
 	if err := kreq.ReadFrom(body[pos:]); err != nil {
-		return fmt.Errorf("%w: decoding %s v%d: %v", errFrame, kmsg.NameForKey(key), version, err)
+		return request{}, fmt.Errorf("%w: decoding %s v%d: %v", errFrame, kmsg.NameForKey(key), version, err)
 	}
+	r.kreq = kreq
+	return r, nil
+}
 
-	s := c.push(corr, key, kreq.IsFlexible() && key != 18)
+// dispatch parses a request frame and hands the request to its handler.
+func (c *conn) dispatch(body []byte) error {
+	r, err := parseRequest(body)
+	if err != nil {
+		return err
+	}
+	if r.kreq == nil {
+		s := c.push(r.corr, r.key, false)
+		if s == nil {
+			return net.ErrClosed
+		}
+		s.complete(handlers.APIVersionsFallback())
+		return nil
+	}
+	s := c.push(r.corr, r.key, r.kreq.IsFlexible() && r.key != 18)
 	if s == nil {
 		return net.ErrClosed
 	}
 	req := &handlers.Request{
 		Ctx:      c.ctx,
-		Kreq:     kreq,
-		Version:  version,
-		ClientID: cid,
+		Kreq:     r.kreq,
+		Version:  r.version,
+		ClientID: r.clientID,
 		Listener: c.listener,
 		Remote:   c.nc.RemoteAddr().String(),
 		Log:      c.log,
 	}
-	c.srv.handle(c, api, req, s)
+	c.srv.handle(c, r.api, req, s)
 	return nil
 }
 
