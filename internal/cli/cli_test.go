@@ -278,3 +278,11 @@ func TestRunPerfProduceSummary(t *testing.T) {
 		t.Fatalf("zero producers: %v", err)
 	}
 }
+
+func TestUnescapeSeparator(t *testing.T) {
+	for in, want := range map[string]string{`\t`: "\t", ":": ":", `a\\b`: `a\b`, `\n`: "\n", "": ""} {
+		if got := unescapeSeparator(in); got != want {
+			t.Errorf("unescapeSeparator(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

@@ -104,7 +104,7 @@ func (p *lineParser) bytes(s string) []byte {
 func runProduce(e *env, args []string) error {
 	fs := newFlagSet(e, "produce", "produce --topic T [flags] < lines")
 	topic := fs.String("topic", "", "topic to write to (required)")
-	keySeparator := fs.String("key-separator", "", "split each line into key SEP value (parse.key)")
+	keySeparator := fs.String("key-separator", "", "split each line into key SEP value (parse.key); \\t, \\n and \\\\ are unescaped")
 	partition := fs.Int("partition", -1, "write every record to this partition (-1: partitioner)")
 	nullMarker := fs.String("null-marker", "", "a key or value equal to this string is sent as null")
 	maxLine := fs.Int("max-line-bytes", 16<<20, "longest accepted input line")
@@ -122,7 +122,7 @@ func runProduce(e *env, args []string) error {
 	if *partition < -1 || *partition > 1<<31-1 || *maxLine <= 0 {
 		return fmt.Errorf("%w: --partition and --max-line-bytes out of range", ErrUsage)
 	}
-	parser := &lineParser{topic: *topic, keySeparator: *keySeparator, nullMarker: *nullMarker, partition: int32(*partition)}
+	parser := &lineParser{topic: *topic, keySeparator: unescapeSeparator(*keySeparator), nullMarker: *nullMarker, partition: int32(*partition)}
 	for _, h := range headers {
 		key, value, err := parseKeyValue(h)
 		if err != nil {
@@ -193,4 +193,11 @@ func produceLines(e *env, client *kgo.Client, parser *lineParser, maxLine int, v
 		return fmt.Errorf("%w: %d of %d (first error: %w)", ErrProduceFailed, mu.failed, sent, mu.firstErr)
 	}
 	return inputErr
+}
+
+// unescapeSeparator turns the escapes a shell passes through literally
+// ('\t') into the characters they name, so --key-separator '\t' splits on
+// a tab as users expect.
+func unescapeSeparator(s string) string {
+	return strings.NewReplacer(`\t`, "\t", `\n`, "\n", `\r`, "\r", `\\`, `\`).Replace(s)
 }

@@ -22,6 +22,14 @@ import (
 // pipelines without reading responses exerts back-pressure instead of memory.
 const maxInFlight = 64
 
+// maxControlFrame bounds the frame of every request but Produce (see
+// readLoop). Real Fetch, Metadata and admin requests stay far below it even
+// with tens of thousands of partitions.
+const (
+	maxControlFrame = 4 << 20
+	produceKey      = 0
+)
+
 // slot is one request's place in the connection's response order.
 type slot struct {
 	corr     int32
@@ -87,6 +95,19 @@ func (c *conn) readLoop() error {
 		size := int32(binary.BigEndian.Uint32(sizeBuf[:]))
 		if size < 8 || size > maxFrame {
 			return fmt.Errorf("%w: size %d outside [8, %d] (socket.request.max.bytes)", errFrame, size, maxFrame)
+		}
+		if size > maxControlFrame {
+			// Only Produce carries bulk data. Other requests are small,
+			// and kmsg allocates up to ~80 bytes per claimed array
+			// element before it can tell an array is garbage, so their
+			// frames are capped before anything is allocated.
+			keyBytes, err := br.Peek(2)
+			if err != nil {
+				return err
+			}
+			if key := int16(binary.BigEndian.Uint16(keyBytes)); key != produceKey {
+				return fmt.Errorf("%w: %s frame of %d bytes exceeds %d", errFrame, kmsg.NameForKey(key), size, maxControlFrame)
+			}
 		}
 		body := make([]byte, size)
 		if _, err := io.ReadFull(br, body); err != nil {
