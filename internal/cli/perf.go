@@ -39,7 +39,7 @@ func runPerfProduce(e *env, args []string) error {
 	fs.IntVar(&cfg.Partitions, "partitions", 0, "create the topic with this many partitions if missing")
 	fs.IntVar(&cfg.Producers, "producers", 1, "number of independent producer clients")
 	fs.BoolVar(&cfg.Keys, "keys", false, "give each record its sequence number as key")
-	fs.IntVar(&cfg.LingerMs, "linger-ms", 0, "producer linger in ms")
+	fs.IntVar(&cfg.LingerMs, "linger-ms", -1, "producer linger in ms (-1: the client's default)")
 	fs.IntVar(&cfg.BatchBytes, "batch-bytes", 0, "maximum batch size in bytes (0: client default)")
 	interval := fs.Duration("progress-interval", 5*time.Second, "progress line interval (0: none)")
 	asJSON := fs.Bool("json", false, "print the final summary as one JSON line (progress goes to stderr)")

@@ -45,7 +45,9 @@ func RunPerfE2E(ctx context.Context, cfg PerfE2EConfig) (E2ESummary, error) {
 	if cfg.Topic == "" || cfg.NumRecords <= 0 || cfg.Rate <= 0 || cfg.RecordSize < e2eStampSize || cfg.RecordSize > maxPerfRecordSize {
 		return E2ESummary{}, fmt.Errorf("%w: need --topic, positive --num-records and --rate, and --record-size in [%d, %d]", ErrUsage, e2eStampSize, maxPerfRecordSize)
 	}
-	producer := producerOptions{acks: cfg.Acks, compression: "none"}
+	// Linger 0: a latency measurement must not include time the producer
+	// waits on purpose to fill batches.
+	producer := producerOptions{acks: cfg.Acks, compression: "none", lingerMs: 0}
 	opts, err := producer.kgoOptions()
 	if err != nil {
 		return E2ESummary{}, err

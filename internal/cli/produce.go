@@ -45,7 +45,7 @@ func (o *producerOptions) kgoOptions() ([]kgo.Opt, error) {
 		return nil, err
 	}
 	opts = append(opts, kgo.ProducerBatchCompression(codec))
-	if o.lingerMs > 0 {
+	if o.lingerMs >= 0 { // negative: the client's default (10 ms in franz-go)
 		opts = append(opts, kgo.ProducerLinger(time.Duration(o.lingerMs)*time.Millisecond))
 	}
 	if o.batchBytes > 0 {

@@ -162,7 +162,7 @@ func throughputWorkload(size, partitions int, acks string, count int64) workload
 	return workload{name: label, run: func(ctx context.Context, addr string, measure measureFunc) {
 		produced, err := cli.RunPerfProduce(ctx, cli.PerfProduceConfig{
 			Bootstrap: []string{addr}, Topic: topic, NumRecords: count, RecordSize: size,
-			Acks: acks, Partitions: partitions, Producers: 1, Compression: "none",
+			Acks: acks, Partitions: partitions, Producers: 1, Compression: "none", LingerMs: -1, // the client default, as users run it
 		})
 		measure([]string{"produce " + label + " (records/s)"}, []float64{produced.RecordsPerSec}, err)
 		if err != nil {
