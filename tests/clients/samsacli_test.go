@@ -102,3 +102,26 @@ func TestSamsaCLI(t *testing.T) {
 		t.Fatalf("list after delete: %q", out)
 	}
 }
+
+// TestServeRefusesBadConfig: an unknown key or a bad value stops startup
+// with exit status 2 and a message naming the key.
+func TestServeRefusesBadConfig(t *testing.T) {
+	if brokerKind() != kindSamsa {
+		t.Skip("starts the samsa binary")
+	}
+	for _, c := range []struct{ override, mention string }{
+		{"bogus.key=1", "bogus.key"},
+		{"num.partitions=zero", "num.partitions"},
+		{"log.retention.ms=-5", "log.retention.ms"},
+		{"listeners=PLAINTEXT:9092", "listeners"},
+	} {
+		_, stderr, err := runSamsaCLI(t, "", "serve", "--override", c.override, "--override", "log.dirs="+t.TempDir())
+		exit, ok := err.(*exec.ExitError)
+		if !ok || exit.ExitCode() != 2 {
+			t.Fatalf("serve --override %s: %v (stderr %q), want exit status 2", c.override, err, stderr)
+		}
+		if !strings.Contains(stderr, c.mention) {
+			t.Fatalf("serve --override %s: stderr %q does not name %s", c.override, stderr, c.mention)
+		}
+	}
+}
