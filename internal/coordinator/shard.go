@@ -1,0 +1,277 @@
+package coordinator
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"samsa/internal/partition"
+	"samsa/internal/record"
+)
+
+// StateMachine is a coordinator's state for one partition. Every method runs
+// on the shard's loop, one call at a time.
+type StateMachine interface {
+	// Replay applies one record read from the log while loading.
+	Replay(Record) error
+	// Loaded runs once, after the last record was replayed.
+	Loaded(Context)
+	// Close runs when the shard stops (leadership lost or shutdown).
+	Close()
+}
+
+// maxQueued bounds the events waiting for a shard's loop.
+const maxQueued = 4096
+
+// ErrOverloaded: the shard's queue is full (answered as COORDINATOR_NOT_AVAILABLE).
+var ErrOverloaded = errors.New("coordinator: too many queued requests")
+
+// Shard runs one partition's state machine on its own goroutine.
+type Shard[S StateMachine] struct {
+	part   *partition.Partition
+	sm     S
+	clock  func() time.Time
+	logger *slog.Logger
+
+	events chan func()
+	stop   chan struct{}
+	done   chan struct{}
+
+	// Owned by the loop goroutine.
+	timers   map[string]*timerEntry
+	timerSeq uint64
+
+	mu struct {
+		sync.Mutex
+		loaded  bool
+		stopped bool
+	}
+}
+
+type timerEntry struct {
+	seq   uint64
+	timer *time.Timer
+}
+
+// StartShard loads the partition into sm on a new goroutine and then
+// serves events until Stop.
+func StartShard[S StateMachine](p *partition.Partition, sm S, clock func() time.Time, logger *slog.Logger) *Shard[S] {
+	if clock == nil {
+		clock = time.Now
+	}
+	s := &Shard[S]{
+		part: p, sm: sm, clock: clock, logger: logger,
+		events: make(chan func(), maxQueued),
+		stop:   make(chan struct{}),
+		done:   make(chan struct{}),
+		timers: map[string]*timerEntry{},
+	}
+	go s.run()
+	return s
+}
+
+// Do runs fn on the loop with the state machine. It fails at once with
+// ErrLoading while the partition is being replayed and ErrNotCoordinator
+// after Stop.
+func (s *Shard[S]) Do(fn func(Context, S)) error {
+	s.mu.Lock()
+	loaded, stopped := s.mu.loaded, s.mu.stopped
+	s.mu.Unlock()
+	switch {
+	case stopped:
+		return ErrNotCoordinator
+	case !loaded:
+		return ErrLoading
+	}
+	return s.enqueue(func() { fn(s, s.sm) })
+}
+
+func (s *Shard[S]) enqueue(ev func()) error {
+	select {
+	case s.events <- ev:
+		return nil
+	case <-s.stop:
+		return ErrNotCoordinator
+	default:
+		return ErrOverloaded
+	}
+}
+
+// Stop ends the loop and waits for it; the state machine's Close runs on
+// the loop before it exits.
+func (s *Shard[S]) Stop() {
+	s.mu.Lock()
+	if s.mu.stopped {
+		s.mu.Unlock()
+		<-s.done
+		return
+	}
+	s.mu.stopped = true
+	s.mu.Unlock()
+	close(s.stop)
+	<-s.done
+}
+
+func (s *Shard[S]) run() {
+	defer close(s.done)
+	if err := s.load(); err != nil {
+		s.logger.Error("loading coordinator partition failed", "partition", s.part.ID.String(), "err", err)
+		s.mu.Lock()
+		s.mu.stopped = true
+		s.mu.Unlock()
+		<-s.stop
+		return
+	}
+	s.sm.Loaded(s)
+	s.mu.Lock()
+	s.mu.loaded = true
+	s.mu.Unlock()
+	for {
+		select {
+		case ev := <-s.events:
+			ev()
+		case <-s.stop:
+			for _, t := range s.timers {
+				t.timer.Stop()
+			}
+			s.sm.Close()
+			return
+		}
+	}
+}
+
+// load replays every committed record of the partition into the state
+// machine, in offset order.
+func (s *Shard[S]) load() error {
+	start := time.Now()
+	offset := s.part.Log().StartOffset()
+	hw := s.part.HighWatermark()
+	n := 0
+	for offset < hw {
+		info, err := s.part.Read(offset, 1<<20, true)
+		if err != nil {
+			return fmt.Errorf("reading %s at %d: %w", s.part.ID, offset, err)
+		}
+		if info.Records.Size == 0 {
+			break
+		}
+		data, err := info.Records.AppendTo(make([]byte, 0, info.Records.Size))
+		if err != nil {
+			return err
+		}
+		err = record.Walk(data, func(batch []byte) error {
+			h, recs, err := record.Records(batch, 0)
+			if err != nil {
+				return err
+			}
+			if !h.IsControl() {
+				for _, r := range recs {
+					if h.BaseOffset+int64(r.OffsetDelta) < offset {
+						continue
+					}
+					if err := s.sm.Replay(Record{Key: r.Key, Value: r.Value}); err != nil {
+						s.logger.Warn("skipping a coordinator record that does not replay", "partition", s.part.ID.String(), "offset", h.BaseOffset+int64(r.OffsetDelta), "err", err)
+					}
+					n++
+				}
+			}
+			offset = h.NextOffset()
+			return nil
+		})
+		if err != nil && !errors.Is(err, record.ErrShort) {
+			return err
+		}
+	}
+	s.logger.Info("coordinator partition loaded", "partition", s.part.ID.String(), "records", n, "took", time.Since(start).Round(time.Millisecond))
+	return nil
+}
+
+// Now implements Context.
+func (s *Shard[S]) Now() time.Time { return s.clock() }
+
+// Write implements Context: the records go to the partition as one batch;
+// after runs on the loop once the append is done.
+func (s *Shard[S]) Write(records []Record, after func(error)) {
+	err := s.append(records)
+	// Run after as its own event, so that state machines see the same
+	// order whether an append completes at once or later (replication).
+	if qerr := s.enqueueInternal(func() { after(err) }); qerr != nil {
+		after(qerr)
+	}
+}
+
+// enqueueInternal queues an event from the loop itself; it blocks rather
+// than drop, since dropping would lose a reply.
+func (s *Shard[S]) enqueueInternal(ev func()) error {
+	select {
+	case s.events <- ev:
+		return nil
+	case <-s.stop:
+		return ErrNotCoordinator
+	default:
+	}
+	// The queue is full of client events: run it inline instead.
+	ev()
+	return nil
+}
+
+func (s *Shard[S]) append(records []Record) error {
+	if len(records) == 0 {
+		return nil
+	}
+	now := s.clock().UnixMilli()
+	h := record.Header{
+		BaseTimestamp: now, MaxTimestamp: now,
+		ProducerID: record.NoProducerID, ProducerEpoch: -1, BaseSequence: record.NoSequence,
+	}
+	recs := make([]record.Record, len(records))
+	for i, r := range records {
+		recs[i] = record.Record{OffsetDelta: int32(i), Key: r.Key, Value: r.Value}
+	}
+	batch, err := record.BuildBatch(h, recs, record.CompressionNone)
+	if err != nil {
+		return err
+	}
+	_, err = s.part.AppendRecords(batch)
+	if errors.Is(err, partition.ErrNotLeader) {
+		return ErrNotCoordinator
+	}
+	return err
+}
+
+// Schedule implements Context.
+func (s *Shard[S]) Schedule(key string, d time.Duration, fn func(Context)) {
+	s.Cancel(key)
+	s.timerSeq++
+	seq := s.timerSeq
+	entry := &timerEntry{seq: seq}
+	entry.timer = time.AfterFunc(d, func() {
+		s.enqueueTimer(func() {
+			if cur, ok := s.timers[key]; !ok || cur.seq != seq {
+				return // cancelled or replaced
+			}
+			delete(s.timers, key)
+			fn(s)
+		})
+	})
+	s.timers[key] = entry
+}
+
+// enqueueTimer queues a timer firing; a full queue delays it instead of
+// dropping it.
+func (s *Shard[S]) enqueueTimer(ev func()) {
+	select {
+	case s.events <- ev:
+	case <-s.stop:
+	}
+}
+
+// Cancel implements Context.
+func (s *Shard[S]) Cancel(key string) {
+	if t, ok := s.timers[key]; ok {
+		t.timer.Stop()
+		delete(s.timers, key)
+	}
+}
