@@ -4,8 +4,6 @@ import (
 	"syscall"
 
 	"github.com/twmb/franz-go/pkg/kmsg"
-
-	"samsa/internal/partition"
 )
 
 func init() {
@@ -67,5 +65,3 @@ func diskSpace(dir string) (total, usable int64) {
 	}
 	return int64(st.Blocks) * st.Bsize, int64(st.Bavail) * st.Bsize
 }
-
-var _ = partition.ID{}
