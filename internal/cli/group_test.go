@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"samsa/internal/testutil"
+
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
@@ -268,5 +270,44 @@ func TestGroupActiveMember(t *testing.T) {
 	if r.code != ExitError || r.stderr != "Error: deletion of some consumer groups failed:\n"+
 		"* Group 'active' could not be deleted due to: Consumer group 'active' does not exist.\n" {
 		t.Fatalf("delete deleted: %+v", r)
+	}
+}
+
+func TestGroupDescribeIdleMember(t *testing.T) {
+	f := newGroupFixture(t)
+	b := "-b=" + f.addr
+	for _, clientID := range []string{"member-a", "member-b"} {
+		consumer, err := kgo.NewClient(kgo.SeedBrokers(f.addr), kgo.ClientID(clientID), kgo.ConsumerGroup("pair"),
+			kgo.ConsumeTopics("audit"), kgo.DisableAutoCommit())
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(consumer.Close)
+	}
+	var group kadm.DescribedGroup
+	testutil.Poll(t, 30*time.Second, func() bool {
+		described, err := f.admin.DescribeGroups(context.Background(), "pair")
+		if err != nil {
+			t.Fatal(err)
+		}
+		group = described["pair"]
+		return group.State == "Stable" && len(group.Members) == 2 && len(group.AssignedPartitions().Sorted()) == 1
+	})
+	rows := [][]string{{"GROUP", "TOPIC", "PARTITION", "CURRENT-OFFSET", "LOG-END-OFFSET", "LAG", "CONSUMER-ID", "HOST", "CLIENT-ID"}}
+	var idle []string
+	for i := range group.Members {
+		m := &group.Members[i]
+		if len(memberAssignment(m)) == 1 {
+			rows = append(rows, []string{"pair", "audit", "0", "-", "1", "-", m.MemberID, m.ClientHost, m.ClientID})
+		} else {
+			idle = []string{"pair", "-", "-", "-", "-", "-", m.MemberID, m.ClientHost, m.ClientID}
+		}
+	}
+	if len(rows) != 2 || idle == nil {
+		t.Fatalf("want one owner and one idle member: %+v", group.Members)
+	}
+	want := align(append(rows, idle)...)
+	if got := mustRun(t, "", "group", "describe", b, "--group", "pair"); got != want {
+		t.Fatalf("describe\n%s\nwant\n%s", got, want)
 	}
 }
