@@ -1,5 +1,6 @@
 // Package cli implements the samsa command-line client: topic administration,
-// console produce/consume, cluster inspection and performance tools. It talks
+// console produce/consume, consumer group administration, cluster inspection
+// and performance tools. It talks
 // to any Kafka-compatible broker through franz-go.
 package cli
 
@@ -47,6 +48,7 @@ func commands() map[string]command {
 		"consume": {"print records from a topic", runConsume},
 		"cluster": {"describe brokers, controller and API versions", runCluster},
 		"perf":    {"producer, consumer and end-to-end latency benchmarks", runPerf},
+		"group":   {"list, describe, reset offsets of and delete consumer groups", runGroup},
 	}
 }
 
