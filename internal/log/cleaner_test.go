@@ -290,8 +290,8 @@ func TestCleanKeepsProducersLastBatch(t *testing.T) {
 	defer l.Close()
 	ts := clock.Now().UnixMilli()
 	for _, b := range [][]byte{
-		keyedBatch(t, ts, record.CompressionNone, 7, put("aaa", "p71"), put("bbb", "p72")), // 0-1: producer 7, superseded, not its last
-		keyedBatch(t, ts, record.CompressionNone, 7, put("aaa", "p73"), put("bbb", "p74")), // 2-3: producer 7's last batch, superseded
+		keyedBatch(t, ts, record.CompressionNone, 7, put("aaa", "p71"), put("bbb", "p72")),  // 0-1: producer 7, superseded, not its last
+		keyedBatch(t, ts, record.CompressionNone, 7, put("aaa", "p73"), put("bbb", "p74")),  // 2-3: producer 7's last batch, superseded
 		keyedBatch(t, ts, record.CompressionNone, -1, put("aaa", "n01"), put("bbb", "n02")), // 4-5
 	} {
 		if _, err := l.Append(b, true); err != nil {
