@@ -42,6 +42,8 @@ type Log struct {
 	syncMu      sync.Mutex // one fsync at a time; waiters share it (group commit)
 	epochFileMu sync.Mutex // serializes leader-epoch-checkpoint writes
 	pending     []pendingDelete
+	cleanMu     sync.Mutex // one compaction pass at a time (cleaner.go)
+	cleaner     cleanerState
 
 	mu struct {
 		sync.Mutex

@@ -38,6 +38,9 @@ func Open(fsys vfs.FS, dir string, cfg Config, logger *slog.Logger, clock func()
 	if err != nil {
 		return nil, err
 	}
+	if err := l.recoverCleanerFiles(); err != nil {
+		return nil, err
+	}
 	bases, err := l.listSegments()
 	if err != nil {
 		return nil, err

@@ -242,6 +242,7 @@ func (l *Log) truncateTailWriter(offset int64) error {
 	seg.indexesDirty, seg.tornTail = true, false
 	l.mu.endOffset = newEnd
 	l.mu.flushedOffset = min(l.mu.flushedOffset, newEnd)
+	l.lowerFirstDirty(newEnd)
 	if l.mu.epochs.truncateFromEnd(newEnd) {
 		l.mu.epochVersion++
 	}
@@ -302,6 +303,7 @@ func (l *Log) truncateFullyWriter(offset int64) error {
 	removed := l.mu.segments
 	l.mu.segments = []*segment{seg}
 	l.mu.startOffset, l.mu.endOffset, l.mu.flushedOffset = offset, offset, offset
+	l.lowerFirstDirty(offset)
 	l.mu.epochs.entries = nil
 	l.mu.epochVersion++
 	l.mu.Unlock()
