@@ -32,8 +32,15 @@ func (b *Broker) settingsFor(overrides map[string]string) (partition.Settings, e
 	if diff == 1<<63-1 {
 		diff = 0
 	}
+	cleaner := log.DefaultCleanerConfig()
+	cleaner.DeleteRetentionMs = t.DeleteRetentionMs
+	cleaner.MinCompactionLagMs = t.MinCompactionLagMs
+	cleaner.MaxCompactionLagMs = t.MaxCompactionLagMs
+	cleaner.MinCleanableDirtyRatio = t.MinCleanableDirtyRatio
+	cleaner.MaxMessageBytes = int(t.MaxMessageBytes)
 	return partition.Settings{
 		Log:                lc,
+		Cleaner:            cleaner,
 		MaxMessageBytes:    int(t.MaxMessageBytes),
 		LogAppendTime:      t.TimestampType == "LogAppendTime",
 		TimestampMaxDiffMs: diff,

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"samsa/internal/log"
 	"sort"
 	"strconv"
 	"strings"
@@ -302,6 +303,7 @@ func (m *Manager) tickLoop() {
 			if err := p.log.Tick(now); err != nil {
 				m.logger.Warn("log maintenance failed", "partition", p.ID.String(), "err", err)
 			}
+			p.maybeClean(now)
 			if snapshot {
 				p.maintainProducers(m.fs, m.Dir(p.ID), now)
 			}
@@ -335,5 +337,25 @@ func (m *Manager) Close() {
 		if err := p.Close(); err != nil {
 			m.logger.Warn("closing replica", "partition", p.ID.String(), "err", err)
 		}
+	}
+}
+
+// maybeClean runs a compaction pass on a compacted topic's replica when its
+// dirty ratio, a tombstone's delete horizon or max.compaction.lag.ms calls
+// for one.
+func (p *Partition) maybeClean(now time.Time) {
+	s := p.Settings()
+	if !s.Compact || !p.log.NeedsCleaning(now, s.Cleaner) {
+		return
+	}
+	stats, err := p.log.Clean(now, s.Cleaner)
+	switch {
+	case errors.Is(err, log.ErrCleanAborted):
+		p.logger.Info("compaction pass aborted by a concurrent change; will retry")
+	case err != nil:
+		p.logger.Warn("compaction pass failed", "err", err)
+	default:
+		p.logger.Info("compacted", "segments", stats.SegmentsCleaned, "bytes_before", stats.BytesBefore, "bytes_after", stats.BytesAfter,
+			"records_removed", stats.RecordsRemoved, "tombstones_removed", stats.TombstonesRemoved)
 	}
 }

@@ -34,7 +34,8 @@ type Settings struct {
 	MaxMessageBytes    int
 	LogAppendTime      bool // message.timestamp.type=LogAppendTime
 	TimestampMaxDiffMs int64
-	Compact            bool   // cleanup.policy contains compact
+	Compact            bool // cleanup.policy contains compact
+	Cleaner            log.CleanerConfig
 	Compression        string // compression.type: producer, uncompressed, gzip, snappy, lz4, zstd
 	MinInsyncReplicas  int
 	ProducerExpiration time.Duration
