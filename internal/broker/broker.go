@@ -14,6 +14,8 @@ import (
 
 	"samsa/internal/config"
 	"samsa/internal/controller"
+	"samsa/internal/coordinator"
+	"samsa/internal/group"
 	"samsa/internal/metadata"
 	"samsa/internal/partition"
 	"samsa/internal/server"
@@ -27,6 +29,7 @@ type Broker struct {
 	log        *slog.Logger
 	controller *controller.Controller
 	partitions *partition.Manager
+	groups     *handlers.GroupRuntime
 	server     *server.Server
 	addrs      map[string]net.Addr
 }
@@ -62,6 +65,9 @@ func Start(ctx context.Context, cfg *config.Broker, logger *slog.Logger) (*Broke
 		return nil, err
 	}
 	b.controller = ctrl
+	b.groups = coordinator.NewRuntime(handlers.OffsetsTopic, func(p int32) *group.Shard {
+		return group.NewShard(p, b.groupConfig())
+	}, time.Now, logger.With("component", "groups"))
 	ctrl.Subscribe(func(_, next *metadata.Image) { b.applyImage(next) })
 
 	env := &handlers.Env{
@@ -69,6 +75,7 @@ func Start(ctx context.Context, cfg *config.Broker, logger *slog.Logger) (*Broke
 		Config:     cfg,
 		Controller: ctrl,
 		Partitions: parts,
+		Groups:     b.groups,
 		Log:        logger.With("component", "handlers"),
 		Clock:      time.Now,
 	}
@@ -166,6 +173,48 @@ func (b *Broker) applyImage(img *metadata.Image) {
 		}
 	}
 	b.partitions.Apply(as)
+	b.syncGroups(img)
+}
+
+// syncGroups runs a group coordinator shard for every __consumer_offsets
+// partition this broker leads.
+func (b *Broker) syncGroups(img *metadata.Image) {
+	t := img.Topics[handlers.OffsetsTopic]
+	if t == nil {
+		b.groups.Sync(nil, 0)
+		return
+	}
+	leaders := map[int32]*partition.Partition{}
+	for i := range t.Partitions {
+		p := &t.Partitions[i]
+		if p.Leader != b.cfg.NodeID {
+			continue
+		}
+		if part, ok := b.partitions.Get(partition.ID{Topic: t.Name, Partition: p.Partition}); ok {
+			leaders[p.Partition] = part
+		}
+	}
+	b.groups.Sync(leaders, int32(len(t.Partitions)))
+}
+
+// groupConfig is the group coordinator's configuration from the broker's.
+func (b *Broker) groupConfig() group.Config {
+	ms := func(v int64) time.Duration { return time.Duration(v) * time.Millisecond }
+	return group.Config{
+		MinSessionTimeout:     ms(int64(b.cfg.GroupMinSessionTimeoutMs)),
+		MaxSessionTimeout:     ms(int64(b.cfg.GroupMaxSessionTimeoutMs)),
+		InitialRebalanceDelay: ms(int64(b.cfg.GroupInitialRebalanceDelayMs)),
+		MaxSize:               int(b.cfg.Int64("group.max.size")),
+		OffsetsRetention:      time.Duration(b.cfg.Int64("offsets.retention.minutes")) * time.Minute,
+		MaxMetadataBytes:      1 << 20,
+		PartitionCount: func(topic string) (int32, bool) {
+			t := b.controller.Image().Topics[topic]
+			if t == nil {
+				return 0, false
+			}
+			return int32(len(t.Partitions)), true
+		},
+	}
 }
 
 func containsNode(nodes []int32, id int32) bool {
@@ -181,6 +230,9 @@ func containsNode(nodes []int32, id int32) bool {
 func (b *Broker) Close() {
 	if b.server != nil {
 		b.server.Close()
+	}
+	if b.groups != nil {
+		b.groups.Close()
 	}
 	if b.controller != nil {
 		b.controller.Close()

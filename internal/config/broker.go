@@ -247,6 +247,10 @@ func (b *Broker) Value(key string) (string, bool) {
 	return value, ok
 }
 
+// Int64 returns the effective value of a numeric config (0 if unset or not a
+// number; every numeric config has a validated default).
+func (b *Broker) Int64(key string) int64 { return b.int64Value(key) }
+
 func (b *Broker) int64Value(key string) int64 {
 	value, _, _ := b.lookup(key)
 	number, _ := strconv.ParseInt(value, 10, 64)

@@ -23,9 +23,8 @@ type Env struct {
 	Log        *slog.Logger
 	Clock      func() time.Time
 
-	// AutoCreate creates topics with the broker defaults (Metadata with
-	// allow_auto_topic_creation, Produce to a missing topic is not one).
 	ProducerIDs *ProducerIDs
+	Groups      *GroupRuntime
 }
 
 // Image returns the current metadata image.
