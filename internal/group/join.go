@@ -392,6 +392,7 @@ func (s *Shard) prepareRebalance(ctx coordinator.Context, g *group) {
 			s.completeJoin(c, g)
 		}
 	})
+	s.tryCompleteJoin(ctx, g)
 }
 
 // scheduleInitialJoin is Kafka's InitialDelayedJoin: the first rebalance
