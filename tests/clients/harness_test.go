@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -91,7 +92,8 @@ func prepareSamsaBinary() (func(), error) {
 
 // brokerOptions configure startBroker.
 type brokerOptions struct {
-	partitions int // num.partitions, the default for auto-created topics
+	partitions int      // num.partitions, the default for auto-created topics
+	overrides  []string // extra key=value broker configs (samsa --override)
 }
 
 type brokerOption func(*brokerOptions)
@@ -99,6 +101,13 @@ type brokerOption func(*brokerOptions)
 // withPartitions sets num.partitions.
 func withPartitions(count int) brokerOption {
 	return func(options *brokerOptions) { options.partitions = count }
+}
+
+// withOverrides adds key=value broker configs. Samsa gets each as an
+// --override; kfake gets the ones it understands (see kfakeOptions) and
+// ignores the rest.
+func withOverrides(overrides ...string) brokerOption {
+	return func(options *brokerOptions) { options.overrides = append(options.overrides, overrides...) }
 }
 
 // testBroker is one single-node broker (samsa process or in-process kfake)
@@ -204,13 +213,14 @@ func (b *testBroker) start() {
 
 func (b *testBroker) startFake() {
 	b.t.Helper()
-	cluster, err := kfake.NewCluster(
+	options := []kfake.Opt{
 		kfake.Ports(b.port),
 		kfake.NumBrokers(1),
 		kfake.AllowAutoTopicCreation(),
 		kfake.DefaultNumPartitions(b.options.partitions),
 		kfake.DataDir(b.dataDir),
-	)
+	}
+	cluster, err := kfake.NewCluster(append(options, kfakeOptions(b.options.overrides)...)...)
 	if err != nil {
 		b.t.Fatalf("kfake: %v", err)
 	}
@@ -252,11 +262,46 @@ func (b *testBroker) serveArgs() []string {
 		"log.dirs=" + b.dataDir,
 		"num.partitions=" + strconv.Itoa(b.options.partitions),
 	}
+	overrides = append(overrides, b.options.overrides...)
 	args := []string{"serve"}
 	for _, override := range overrides {
 		args = append(args, "--override", override)
 	}
 	return args
+}
+
+// kfakeBrokerConfigs are the broker configs kfake accepts as BrokerConfigs;
+// other overrides (group.initial.rebalance.delay.ms: kfake never delays a
+// join; offsets.topic.num.partitions: kfake has no offsets topic) are
+// ignored.
+var kfakeBrokerConfigs = map[string]bool{
+	"group.max.size":            true,
+	"offsets.retention.minutes": true,
+	"log.retention.ms":          true,
+	"log.segment.bytes":         true,
+	"message.max.bytes":         true,
+}
+
+// kfakeOptions translates key=value overrides into kfake options.
+func kfakeOptions(overrides []string) []kfake.Opt {
+	var options []kfake.Opt
+	configs := make(map[string]string)
+	for _, override := range overrides {
+		key, value, _ := strings.Cut(override, "=")
+		milliseconds, err := strconv.Atoi(value)
+		switch {
+		case key == "group.min.session.timeout.ms" && err == nil:
+			options = append(options, kfake.GroupMinSessionTimeout(time.Duration(milliseconds)*time.Millisecond))
+		case key == "group.max.session.timeout.ms" && err == nil:
+			options = append(options, kfake.GroupMaxSessionTimeout(time.Duration(milliseconds)*time.Millisecond))
+		case kfakeBrokerConfigs[key]:
+			configs[key] = value
+		}
+	}
+	if len(configs) > 0 {
+		options = append(options, kfake.BrokerConfigs(configs))
+	}
+	return options
 }
 
 // waitReady polls until a TCP connect and an ApiVersions request succeed.
