@@ -30,11 +30,13 @@ func TestKafkaPythonGroupSplit(t *testing.T) {
 	b := startGroupBroker(t)
 	const topic, group = "kp-split", "kp-split-group"
 	createTopic(t, b, topic, 4, nil)
-	values := produceValues(t, b, topic, 4, 200, "split")
 
 	first := kpMember(t, b, topic, group, "first", nil)
 	second := kpMember(t, b, topic, group, "second", nil)
 	waitBalanced(t, 4, []int{2, 2}, first, second)
+	// Produce only once the group is balanced: until the second member
+	// joins, the first legitimately owns every partition.
+	values := produceValues(t, b, topic, 4, 200, "split")
 	waitRecords(t, len(values), first, second)
 	assertExactlyOnce(t, "records consumed by two members", recordValues(append(first.records(), second.records()...)), values)
 	members := []*memberProcess{first, second}
