@@ -551,13 +551,19 @@ func TestOffsetDelete(t *testing.T) {
 	if len(f.Topics) != 1 || f.Topics[0].Topic != "t" {
 		t.Fatalf("offsets after delete %+v", f)
 	}
-	// Once empty, the last offset goes and the group with it.
+	// Once empty, the last offset can go; as in Kafka the group stays
+	// (Empty) until the next expiry sweep removes it.
 	h.leave(3, "g", kmsg.LeaveGroupRequestMember{MemberID: ids[0]})
 	if r := del("g", topic("t", 0)); r.ErrorCode != 0 || r.Topics[0].Partitions[0].ErrorCode != 0 {
 		t.Fatalf("empty group offset delete %+v", r)
 	}
+	if d := h.shard.DescribeGroup(h.loop, "g", false); d.State != "Empty" {
+		t.Fatalf("group right after its last offset was deleted %+v", d)
+	}
+	h.shard.ExpireOffsets(h.loop)
+	h.loop.flush()
 	if d := h.shard.DescribeGroup(h.loop, "g", false); d.State != "Dead" {
-		t.Fatalf("group after last offset %+v", d)
+		t.Fatalf("group after the expiry sweep %+v", d)
 	}
 	if name, v := decodeGroupValue(t, h.loop.records[len(h.loop.records)-1]); name != "g" || v != nil {
 		t.Fatalf("group tombstone missing")

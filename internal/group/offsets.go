@@ -285,7 +285,9 @@ func (s *Shard) OffsetDelete(ctx coordinator.Context, info RequestInfo, req *kms
 		}
 		resp.Topics = append(resp.Topics, rt)
 	}
-	s.removeOffsets(ctx, g, deleting, func(err error) {
+	// Kafka leaves a group emptied by OffsetDelete in place; the periodic
+	// expiry sweep removes it later.
+	s.removeOffsets(ctx, g, deleting, false, func(err error) {
 		if err != nil {
 			resp.ErrorCode = writeErrorCode(err)
 			resp.Topics = nil
@@ -300,11 +302,12 @@ func (g *group) isSubscribed(topic string) bool {
 	return g.subscribed == nil || g.subscribed[topic]
 }
 
-// removeOffsets writes tombstones for the group's offsets of tps; an Empty
-// group left without offsets becomes Dead and its metadata is tombstoned
-// too. The group is Dead while the write is under way (joins and commits
-// retry), and changes apply once it is durable.
-func (s *Shard) removeOffsets(ctx coordinator.Context, g *group, tps []topicPartition, done func(error)) {
+// removeOffsets writes tombstones for the group's offsets of tps. With
+// dropEmpty (the expiry sweep), an Empty group left without offsets becomes
+// Dead and its metadata is tombstoned too; the group is Dead while the
+// write is under way (joins and commits retry). Changes apply once the
+// write is durable.
+func (s *Shard) removeOffsets(ctx coordinator.Context, g *group, tps []topicPartition, dropEmpty bool, done func(error)) {
 	var records []coordinator.Record
 	var removing []topicPartition
 	for _, tp := range tps {
@@ -313,7 +316,7 @@ func (s *Shard) removeOffsets(ctx coordinator.Context, g *group, tps []topicPart
 			removing = append(removing, tp)
 		}
 	}
-	dies := g.state == stateEmpty && len(g.offsets) == len(removing) && !s.hasPendingCommits(g.id) &&
+	dies := dropEmpty && g.state == stateEmpty && len(g.offsets) == len(removing) && !s.hasPendingCommits(g.id) &&
 		len(g.pending) == 0
 	if dies {
 		records = append(records, groupTombstone(g.id))
@@ -382,7 +385,7 @@ func (s *Shard) ExpireOffsets(ctx coordinator.Context) {
 		if len(expired) == 0 && !(g.state == stateEmpty && len(g.offsets) == 0) {
 			continue
 		}
-		s.removeOffsets(ctx, g, expired, func(error) {})
+		s.removeOffsets(ctx, g, expired, true, func(error) {})
 	}
 }
 

@@ -125,3 +125,50 @@ func TestServeRefusesBadConfig(t *testing.T) {
 		}
 	}
 }
+
+// TestSamsaCLIGroups drives `samsa group` against a real Samsa broker: a
+// group consumer commits, describe shows offsets and lag, reset-offsets is
+// a dry run unless --execute, delete-offsets and delete work.
+func TestSamsaCLIGroups(t *testing.T) {
+	if brokerKind() != kindSamsa {
+		t.Skip("the samsa CLI binary is built only for the samsa broker kind")
+	}
+	b := startBroker(t, withOverrides("group.initial.rebalance.delay.ms=0"))
+	bs := "--bootstrap-server=" + b.addr
+	mustSamsaCLI(t, "", "topic", "create", bs, "--topic", "gcli", "--partitions", "1")
+	mustSamsaCLI(t, "a\nb\nc\nd\n", "produce", bs, "--topic", "gcli")
+	out := mustSamsaCLI(t, "", "consume", bs, "--topic", "gcli", "--group", "cg", "--from-beginning", "--max-messages", "3", "--format", `%o %v\n`)
+	if out != "0 a\n1 b\n2 c\n" {
+		t.Fatalf("group consume: %q", out)
+	}
+	if out := mustSamsaCLI(t, "", "group", "list", bs); out != "cg\n" {
+		t.Fatalf("group list: %q", out)
+	}
+	describe := mustSamsaCLI(t, "", "group", "describe", bs, "--group", "cg")
+	want := "GROUP  TOPIC  PARTITION  CURRENT-OFFSET  LOG-END-OFFSET  LAG  CONSUMER-ID  HOST  CLIENT-ID\n" +
+		"cg     gcli   0          3               4               1    -            -     -\n"
+	if describe != want {
+		t.Fatalf("group describe:\n%s\nwant:\n%s", describe, want)
+	}
+	dry := mustSamsaCLI(t, "", "group", "reset-offsets", bs, "--group", "cg", "--topic", "gcli", "--to-earliest")
+	if dry != "GROUP  TOPIC  PARTITION  NEW-OFFSET\ncg     gcli   0          0\n" {
+		t.Fatalf("reset dry run: %q", dry)
+	}
+	if got := mustSamsaCLI(t, "", "group", "describe", bs, "--group", "cg"); got != describe {
+		t.Fatalf("dry run changed the commit:\n%s", got)
+	}
+	mustSamsaCLI(t, "", "group", "reset-offsets", bs, "--group", "cg", "--topic", "gcli", "--to-offset", "1", "--execute")
+	out = mustSamsaCLI(t, "", "consume", bs, "--topic", "gcli", "--group", "cg", "--max-messages", "3", "--format", `%o %v\n`)
+	if out != "1 b\n2 c\n3 d\n" {
+		t.Fatalf("consume after reset to 1: %q", out)
+	}
+	if out := mustSamsaCLI(t, "", "group", "delete-offsets", bs, "--group", "cg", "--topic", "gcli"); out != "TOPIC  PARTITION  STATUS\ngcli   0          Successful\n" {
+		t.Fatalf("delete-offsets: %q", out)
+	}
+	if out := mustSamsaCLI(t, "", "group", "delete", bs, "--group", "cg"); out != "Deletion of requested consumer groups ('cg') was successful.\n" {
+		t.Fatalf("delete: %q", out)
+	}
+	if _, stderr, err := runSamsaCLI(t, "", "group", "describe", bs, "--group", "cg"); err == nil || !strings.Contains(stderr, "Consumer group 'cg' does not exist.") {
+		t.Fatalf("describe after delete: %v %q", err, stderr)
+	}
+}
