@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"os"
 	"slices"
 	"sync"
 	"time"
@@ -73,6 +74,7 @@ func rebalanceWorkload(s groupScale, balancerName string, balancer func() kgo.Gr
 			join, leave, err = joinThenLeave(ctx, config, s)
 			joins = append(joins, milliseconds(join))
 			leaves = append(leaves, milliseconds(leave))
+			fmt.Fprintf(os.Stderr, "bench:   run %d: join %.1f ms, one leaves %.1f ms\n", repeat+1, milliseconds(join), milliseconds(leave))
 		}
 		measureSamples(measure, rows, [][]float64{joins, leaves}, err)
 	}}
