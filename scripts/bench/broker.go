@@ -62,8 +62,9 @@ func startKfake(bin string) (*brokerProcess, error) {
 }
 
 // startSamsa runs `samsa serve` on free loopback ports with a fresh data
-// directory and waits until it answers ApiVersions.
-func startSamsa(bin string, ready time.Duration) (*brokerProcess, error) {
+// directory, plus any extra config overrides (name=value), and waits until it
+// answers ApiVersions.
+func startSamsa(bin string, ready time.Duration, overrides ...string) (*brokerProcess, error) {
 	if _, err := os.Stat(bin); err != nil {
 		return nil, fmt.Errorf("samsa binary: %w", err)
 	}
@@ -82,10 +83,14 @@ func startSamsa(bin string, ready time.Duration) (*brokerProcess, error) {
 	}
 	defer logFile.Close()
 	data := filepath.Join(dir, "data")
-	cmd := exec.Command(bin, "serve",
+	args := []string{"serve",
 		"--override", fmt.Sprintf("listeners=PLAINTEXT://127.0.0.1:%d,CONTROLLER://127.0.0.1:%d", ports[0], ports[1]),
 		"--override", fmt.Sprintf("controller.quorum.voters=1@127.0.0.1:%d", ports[1]),
-		"--override", "log.dirs="+data)
+		"--override", "log.dirs=" + data}
+	for _, override := range overrides {
+		args = append(args, "--override", override)
+	}
+	cmd := exec.Command(bin, args...)
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	b, err := launch(cmd, dir)
 	if err != nil {

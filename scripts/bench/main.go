@@ -1,8 +1,11 @@
 // Command bench runs the same client workloads (the samsa perf logic from
 // internal/cli) against a Samsa broker and against kfake, each in its own
 // process, and prints a markdown comparison with broker CPU and peak RSS.
+// With --groups it runs the consumer-group workloads instead (rebalance
+// times and OffsetCommit throughput, median and min-max of 3 runs).
 //
 //	go run ./scripts/bench --samsa-bin ./samsa --scale 0.1 --out bench.md
+//	go run ./scripts/bench --groups --samsa-bin ./samsa --out groups.md
 package main
 
 import (
@@ -24,6 +27,9 @@ type options struct {
 	scale    float64
 	out      string
 	ready    time.Duration
+	groups   bool
+	// heartbeat is the group members' heartbeat interval (--groups).
+	heartbeat time.Duration
 }
 
 func main() {
@@ -33,6 +39,8 @@ func main() {
 	flag.Float64Var(&o.scale, "scale", 1, "multiply every record count by this factor")
 	flag.StringVar(&o.out, "out", "", "also write the markdown table to this file")
 	flag.DurationVar(&o.ready, "ready-timeout", 30*time.Second, "how long to wait for a broker to answer ApiVersions")
+	flag.BoolVar(&o.groups, "groups", false, "run the consumer-group workloads instead of produce/consume")
+	flag.DurationVar(&o.heartbeat, "group-heartbeat", groupHeartbeat, "heartbeat interval of the group members (--groups)")
 	flag.Parse()
 	if err := run(o); err != nil {
 		fmt.Fprintf(os.Stderr, "bench: %v\n", err)
@@ -52,18 +60,27 @@ func run(o options) error {
 		defer cleanup()
 		o.kfakeBin = built
 	}
+	list, overrides := workloads(o.scale), []string(nil)
+	if o.groups {
+		if o.heartbeat <= 0 {
+			o.heartbeat = groupHeartbeat
+		}
+		// kfake has no initial rebalance delay: measure the protocol, not
+		// a configured wait.
+		list, overrides = groupWorkloads(groupScaleFor(o.scale, o.heartbeat)), []string{"group.initial.rebalance.delay.ms=0"}
+	}
 	targets := []target{
 		{name: "samsa", start: func() (*brokerProcess, error) {
 			if o.samsaBin == "" {
 				return nil, fmt.Errorf("no --samsa-bin given")
 			}
-			return startSamsa(o.samsaBin, o.ready)
+			return startSamsa(o.samsaBin, o.ready, overrides...)
 		}},
 		{name: "kfake", start: func() (*brokerProcess, error) { return startKfake(o.kfakeBin) }},
 	}
 	results := map[string]map[string]figure{}
 	var rows, notes []string
-	for _, w := range workloads(o.scale) {
+	for _, w := range list {
 		for _, t := range targets {
 			fmt.Fprintf(os.Stderr, "bench: %s on %s\n", w.name, t.name)
 			figures, note := runWorkload(t, w)
@@ -81,6 +98,10 @@ func run(o options) error {
 		}
 	}
 	table := renderTable(rows, results)
+	if o.groups {
+		table = renderGroupTable(rows, results)
+		notes = append(notes, groupNotes(o.heartbeat)...)
+	}
 	for _, note := range notes {
 		table += "\n- " + note
 	}
@@ -124,7 +145,14 @@ type figure struct {
 	value   float64
 	cpu     float64
 	rssMiB  float64
+	spread  valueRange
 	failure string
+}
+
+// valueRange is the min-max of a figure measured several times.
+type valueRange struct {
+	low, high float64
+	present   bool
 }
 
 // workload runs against a freshly started broker and yields figures.
@@ -134,8 +162,9 @@ type workload struct {
 }
 
 // measureFunc records the rows one step of a workload produced; they share
-// the broker CPU spent during that step.
-type measureFunc func(rows []string, values []float64, err error)
+// the broker CPU spent during that step. Repeated figures pass each row's
+// min-max range too.
+type measureFunc func(rows []string, values []float64, err error, ranges ...valueRange)
 
 func workloads(scale float64) []workload {
 	var list []workload
@@ -202,7 +231,7 @@ func runWorkload(t target, w workload) ([]figure, string) {
 	var figures []figure
 	broker, err := t.start()
 	if err != nil {
-		w.run(canceledContext(), "127.0.0.1:1", func(rows []string, _ []float64, _ error) {
+		w.run(canceledContext(), "127.0.0.1:1", func(rows []string, _ []float64, _ error, _ ...valueRange) {
 			for _, row := range rows {
 				figures = append(figures, figure{row: row, failure: "unavailable"})
 			}
@@ -214,11 +243,14 @@ func runWorkload(t target, w workload) ([]figure, string) {
 	defer cancel()
 	before, _ := broker.cpuSeconds()
 	var notes []string
-	w.run(ctx, broker.addr, func(rows []string, values []float64, err error) {
+	w.run(ctx, broker.addr, func(rows []string, values []float64, err error, ranges ...valueRange) {
 		after, _ := broker.cpuSeconds()
 		rss, _ := broker.peakRSSMiB()
 		for i, row := range rows {
 			f := figure{row: row, value: values[i], cpu: after - before, rssMiB: rss}
+			if i < len(ranges) {
+				f.spread = ranges[i]
+			}
 			if err != nil {
 				f.failure = "failed"
 			}
