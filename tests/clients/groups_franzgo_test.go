@@ -96,7 +96,10 @@ type etlMember struct {
 func startETLMember(t *testing.T, ctx context.Context, b *testBroker, group, topic, balancer string, counted *tally) *etlMember {
 	t.Helper()
 	member := &etlMember{done: make(chan error, 1), assigned: make(chan struct{})}
-	balancers := map[string]kgo.GroupBalancer{"range": kgo.RangeBalancer(), "cooperative-sticky": kgo.CooperativeStickyBalancer()}
+	balancers := map[string]kgo.GroupBalancer{
+		"range": kgo.RangeBalancer(), "roundrobin": kgo.RoundRobinBalancer(), "sticky": kgo.StickyBalancer(),
+		"cooperative-sticky": kgo.CooperativeStickyBalancer(),
+	}
 	client, err := kgo.NewClient(kgo.SeedBrokers(b.addr), kgo.ConsumerGroup(group), kgo.ConsumeTopics(topic),
 		kgo.Balancers(balancers[balancer]), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
 		kgo.DisableAutoCommit(), kgo.BlockRebalanceOnPoll(), kgo.SessionTimeout(10*time.Second),
@@ -158,8 +161,11 @@ func (m *etlMember) finish(t *testing.T) {
 	}
 }
 
-// TestFranzGoGroupETL: an eager (range) and a cooperative-sticky group,
-// each on its own 6-partition topic, consume 20000 records produced in five
+// etlBalancers are franz-go's four balancers: three eager, one cooperative.
+var etlBalancers = []string{"range", "roundrobin", "sticky", "cooperative-sticky"}
+
+// TestFranzGoGroupETL: one group per franz-go balancer (range, roundrobin,
+// sticky: eager; cooperative-sticky), each on its own 6-partition topic, consume 20000 records produced in five
 // chunks; while each chunk is produced and consumed a member joins (twice)
 // or leaves (twice). Members commit what they polled before allowing a
 // rebalance, so each group consumes every record exactly once and its
@@ -169,7 +175,7 @@ func TestFranzGoGroupETL(t *testing.T) {
 	const partitions, count = 6, 20000
 	ctx := testContext(t, etlWait)
 	var wait sync.WaitGroup
-	for _, balancer := range []string{"range", "cooperative-sticky"} {
+	for _, balancer := range etlBalancers {
 		topic, group := "fg-etl-"+balancer, "fg-etl-group-"+balancer
 		createTopic(t, b, topic, partitions, nil)
 		wait.Add(1)
@@ -179,7 +185,7 @@ func TestFranzGoGroupETL(t *testing.T) {
 		}()
 	}
 	wait.Wait()
-	for _, balancer := range []string{"range", "cooperative-sticky"} {
+	for _, balancer := range etlBalancers {
 		checkCommittedAtEnd(t, b, "fg-etl-group-"+balancer, "fg-etl-"+balancer, partitions)
 	}
 }
