@@ -14,6 +14,8 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"samsa/internal/wire"
+
 	"samsa/internal/server/handlers"
 )
 
@@ -169,7 +171,7 @@ func parseRequest(body []byte) (request, error) {
 		r.clientID = *clientID
 	}
 	if kreq.IsFlexible() {
-		n, err := skipTags(body[pos:])
+		n, err := wire.SkipTags(body[pos:])
 		if err != nil {
 			return request{}, fmt.Errorf("%w: %s header tags: %v", errFrame, kmsg.NameForKey(key), err)
 		}
@@ -297,27 +299,3 @@ func readNullableString(b []byte) (*string, int, error) {
 }
 
 // skipTags skips a tagged-field section and returns the bytes it used.
-func skipTags(b []byte) (int, error) {
-	num, n := binary.Uvarint(b)
-	if n <= 0 {
-		return 0, io.ErrUnexpectedEOF
-	}
-	pos := n
-	for i := uint64(0); i < num; i++ {
-		if _, m := binary.Uvarint(b[pos:]); m <= 0 {
-			return 0, io.ErrUnexpectedEOF
-		} else {
-			pos += m
-		}
-		size, m := binary.Uvarint(b[pos:])
-		if m <= 0 {
-			return 0, io.ErrUnexpectedEOF
-		}
-		pos += m
-		if size > uint64(len(b)-pos) {
-			return 0, io.ErrUnexpectedEOF
-		}
-		pos += int(size)
-	}
-	return pos, nil
-}
