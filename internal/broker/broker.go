@@ -18,6 +18,7 @@ import (
 	"samsa/internal/group"
 	"samsa/internal/metadata"
 	"samsa/internal/partition"
+	"samsa/internal/peer"
 	"samsa/internal/server"
 	"samsa/internal/server/handlers"
 	"samsa/internal/vfs"
@@ -30,6 +31,7 @@ type Broker struct {
 	controller *controller.Controller
 	partitions *partition.Manager
 	groups     *handlers.GroupRuntime
+	peers      *peer.Client
 	server     *server.Server
 	addrs      map[string]net.Addr
 }
@@ -70,17 +72,19 @@ func Start(ctx context.Context, cfg *config.Broker, logger *slog.Logger) (*Broke
 	}, time.Now, logger.With("component", "groups"))
 	ctrl.Subscribe(func(_, next *metadata.Image) { b.applyImage(next) })
 
+	b.peers = peer.New(b.resolvePeer, fmt.Sprintf("samsa-broker-%d", cfg.NodeID))
 	env := &handlers.Env{
 		NodeID:     cfg.NodeID,
 		Config:     cfg,
 		Controller: ctrl,
 		Partitions: parts,
 		Groups:     b.groups,
+		Peers:      b.peers,
 		Log:        logger.With("component", "handlers"),
 		Clock:      time.Now,
 	}
 	env.ProducerIDs = &handlers.ProducerIDs{Allocate: func(ctx context.Context) (int64, int32, error) {
-		return ctrl.AllocateProducerIDs(ctx, cfg.NodeID)
+		return handlers.AllocateProducerIDs(ctx, ctrl, b.peers, cfg.NodeID)
 	}}
 	b.server = server.New(server.Config{
 		MaxRequestBytes: cfg.SocketRequestMaxBytes,
@@ -110,6 +114,21 @@ func Start(ctx context.Context, cfg *config.Broker, logger *slog.Logger) (*Broke
 	b.applyImage(ctrl.Image())
 	parts.RemoveStale()
 	return b, nil
+}
+
+// resolvePeer returns the inter-broker endpoint of another node from the
+// metadata image.
+func (b *Broker) resolvePeer(node int32) (string, bool) {
+	br := b.controller.Image().Brokers[node]
+	if br == nil {
+		return "", false
+	}
+	for _, ep := range br.Endpoints {
+		if ep.Listener == b.cfg.InterBrokerListenerName {
+			return net.JoinHostPort(ep.Host, strconv.Itoa(int(ep.Port))), true
+		}
+	}
+	return "", false
 }
 
 // Addr returns the bound address of the named listener.
@@ -233,6 +252,9 @@ func (b *Broker) Close() {
 	}
 	if b.groups != nil {
 		b.groups.Close()
+	}
+	if b.peers != nil {
+		b.peers.Close()
 	}
 	if b.controller != nil {
 		b.controller.Close()

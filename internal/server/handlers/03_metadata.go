@@ -97,7 +97,7 @@ func autoCreateTopics(env *Env, ctx context.Context, names []string) {
 	for _, n := range names {
 		reqs = append(reqs, controller.CreateTopic{Name: n, NumPartitions: -1, ReplicationFactor: -1})
 	}
-	for _, res := range env.Controller.CreateTopics(ctx, reqs, false) {
+	for _, res := range createTopics(env, ctx, reqs) {
 		if res.ErrorCode != 0 && res.ErrorCode != kerr.TopicAlreadyExists.Code {
 			env.Log.Warn("auto-creating topic failed", "topic", res.Name, "code", res.ErrorCode, "message", res.ErrorMessage)
 		} else if res.ErrorCode == 0 {

@@ -17,6 +17,16 @@ func init() {
 func handleCreateTopics(env *Env, req *Request, respond Responder) {
 	r := req.Kreq.(*kmsg.CreateTopicsRequest)
 	resp := r.ResponseKind().(*kmsg.CreateTopicsResponse)
+	if forwardToController(env, req, respond, func(code int16) kmsg.Response {
+		for _, t := range r.Topics {
+			rt := kmsg.NewCreateTopicsResponseTopic()
+			rt.Topic, rt.ErrorCode, rt.NumPartitions, rt.ReplicationFactor = t.Topic, code, -1, -1
+			resp.Topics = append(resp.Topics, rt)
+		}
+		return resp
+	}) {
+		return
+	}
 	ctx, cancel := adminContext(req.Ctx, r.TimeoutMillis)
 	defer cancel()
 

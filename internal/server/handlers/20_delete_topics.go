@@ -12,6 +12,22 @@ func init() {
 func handleDeleteTopics(env *Env, req *Request, respond Responder) {
 	r := req.Kreq.(*kmsg.DeleteTopicsRequest)
 	resp := r.ResponseKind().(*kmsg.DeleteTopicsResponse)
+	if forwardToController(env, req, respond, func(code int16) kmsg.Response {
+		for _, n := range r.TopicNames {
+			rt := kmsg.NewDeleteTopicsResponseTopic()
+			name := n
+			rt.Topic, rt.ErrorCode = &name, code
+			resp.Topics = append(resp.Topics, rt)
+		}
+		for _, t := range r.Topics {
+			rt := kmsg.NewDeleteTopicsResponseTopic()
+			rt.Topic, rt.TopicID, rt.ErrorCode = t.Topic, t.TopicID, code
+			resp.Topics = append(resp.Topics, rt)
+		}
+		return resp
+	}) {
+		return
+	}
 	ctx, cancel := adminContext(req.Ctx, r.TimeoutMillis)
 	defer cancel()
 

@@ -18,6 +18,16 @@ func init() {
 func handleAlterConfigs(env *Env, req *Request, respond Responder) {
 	r := req.Kreq.(*kmsg.AlterConfigsRequest)
 	resp := r.ResponseKind().(*kmsg.AlterConfigsResponse)
+	if forwardToController(env, req, respond, func(code int16) kmsg.Response {
+		for _, res := range r.Resources {
+			rr := kmsg.NewAlterConfigsResponseResource()
+			rr.ResourceType, rr.ResourceName, rr.ErrorCode = res.ResourceType, res.ResourceName, code
+			resp.Resources = append(resp.Resources, rr)
+		}
+		return resp
+	}) {
+		return
+	}
 	var reqs []controller.AlterConfig
 	var idx []int
 	for _, res := range r.Resources {

@@ -14,6 +14,16 @@ func init() {
 func handleCreatePartitions(env *Env, req *Request, respond Responder) {
 	r := req.Kreq.(*kmsg.CreatePartitionsRequest)
 	resp := r.ResponseKind().(*kmsg.CreatePartitionsResponse)
+	if forwardToController(env, req, respond, func(code int16) kmsg.Response {
+		for _, t := range r.Topics {
+			rt := kmsg.NewCreatePartitionsResponseTopic()
+			rt.Topic, rt.ErrorCode = t.Topic, code
+			resp.Topics = append(resp.Topics, rt)
+		}
+		return resp
+	}) {
+		return
+	}
 	ctx, cancel := adminContext(req.Ctx, r.TimeoutMillis)
 	defer cancel()
 

@@ -17,6 +17,16 @@ func init() {
 func handleIncrementalAlterConfigs(env *Env, req *Request, respond Responder) {
 	r := req.Kreq.(*kmsg.IncrementalAlterConfigsRequest)
 	resp := r.ResponseKind().(*kmsg.IncrementalAlterConfigsResponse)
+	if forwardToController(env, req, respond, func(code int16) kmsg.Response {
+		for _, res := range r.Resources {
+			rr := kmsg.NewIncrementalAlterConfigsResponseResource()
+			rr.ResourceType, rr.ResourceName, rr.ErrorCode = res.ResourceType, res.ResourceName, code
+			resp.Resources = append(resp.Resources, rr)
+		}
+		return resp
+	}) {
+		return
+	}
 	var reqs []controller.AlterConfig
 	var idx []int
 	for _, res := range r.Resources {

@@ -25,6 +25,7 @@ type Env struct {
 
 	ProducerIDs *ProducerIDs
 	Groups      *GroupRuntime
+	Peers       Peers // other brokers; nil on a node that has none
 }
 
 // Image returns the current metadata image.

@@ -62,7 +62,7 @@ func ensureOffsetsTopic(env *Env, parent context.Context) error {
 	ctx, cancel := context.WithTimeout(parent, 30*time.Second)
 	defer cancel()
 	cfg := env.Config
-	res := env.Controller.CreateTopics(ctx, []controller.CreateTopic{{
+	res := createTopics(env, ctx, []controller.CreateTopic{{
 		Name:                 OffsetsTopic,
 		NumPartitions:        cfg.OffsetsTopicNumPartitions,
 		ReplicationFactor:    cfg.OffsetsTopicReplicationFactor,
@@ -72,7 +72,7 @@ func ensureOffsetsTopic(env *Env, parent context.Context) error {
 			"compression.type": "producer",
 			"segment.bytes":    "104857600",
 		},
-	}}, false)
+	}})
 	if len(res) == 1 && res[0].ErrorCode != 0 && res[0].ErrorCode != kerr.TopicAlreadyExists.Code {
 		env.Log.Warn("creating the offsets topic failed", "code", res[0].ErrorCode, "message", res[0].ErrorMessage)
 		return coordinator.ErrUnavailable
