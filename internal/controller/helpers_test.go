@@ -105,11 +105,27 @@ func startSingle(t *testing.T, dir string, brokers int, racks ...string) *Contro
 		if int(id) <= len(racks) {
 			registration.Rack = racks[id-1]
 		}
-		if err := controller.RegisterBroker(ctx, registration); err != nil {
-			t.Fatal(err)
-		}
+		registerUnfenced(t, controller, registration)
 	}
 	return controller
+}
+
+// registerUnfenced registers a broker and unfences it with one heartbeat; it returns the broker epoch.
+func registerUnfenced(t *testing.T, controller *Controller, registration metadata.RegisterBroker) int64 {
+	t.Helper()
+	ctx := testContext(t)
+	epoch, err := controller.RegisterBroker(ctx, registration)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if controller.Image().Brokers[registration.ID].Fenced != true {
+		t.Fatalf("broker %d registered unfenced", registration.ID)
+	}
+	result, err := controller.BrokerHeartbeat(ctx, HeartbeatRequest{BrokerID: registration.ID, BrokerEpoch: epoch, CurrentMetadataOffset: int64(controller.Image().AppliedIndex)})
+	if err != nil || result != (HeartbeatResult{}) {
+		t.Fatalf("first heartbeat of broker %d: %+v %v", registration.ID, result, err)
+	}
+	return epoch
 }
 
 // poll calls check until it returns true, failing after a bounded time.
