@@ -55,6 +55,12 @@ func testContext(t *testing.T) context.Context {
 // startNode starts node id of the quorum described by voters, with data in dir.
 func startNode(t *testing.T, id int32, voters []Voter, dir string) *Controller {
 	t.Helper()
+	return startNodeWith(t, id, voters, dir, nil)
+}
+
+// startNodeWith is startNode with adjust applied to the Config.
+func startNodeWith(t *testing.T, id int32, voters []Voter, dir string, adjust func(*Config)) *Controller {
+	t.Helper()
 	var bind string
 	for _, voter := range voters {
 		if voter.ID == id {
@@ -65,7 +71,11 @@ func startNode(t *testing.T, id int32, voters []Voter, dir string) *Controller {
 	if err != nil {
 		t.Fatal(err)
 	}
-	controller, err := Start(Config{NodeID: id, Voters: voters, Bind: bind, DataDir: dir, Broker: broker, Logger: testLogger()})
+	cfg := Config{NodeID: id, Voters: voters, Bind: bind, DataDir: dir, Broker: broker, Logger: testLogger()}
+	if adjust != nil {
+		adjust(&cfg)
+	}
+	controller, err := Start(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
