@@ -60,8 +60,13 @@ func (c *Controller) sessionTimeout() time.Duration {
 }
 
 // startSessionsLocked starts every unfenced broker's session clock now, as
-// a newly elected controller must.
-func (c *Controller) startSessionsLocked() {
+// a newly elected controller must, once this node has applied the log
+// committed before its election (so decisions see the current image).
+func (c *Controller) startSessionsLocked() bool {
+	if err := c.raft.Barrier(10 * time.Second).Error(); err != nil {
+		c.logger.Warn("controller barrier before starting broker sessions", "error", err)
+		return false
+	}
 	now := c.now()
 	c.sessions.active = true
 	c.sessions.lastSeen = map[int32]time.Time{}
@@ -69,6 +74,7 @@ func (c *Controller) startSessionsLocked() {
 	for _, broker := range c.Image().UnfencedBrokers() {
 		c.sessions.lastSeen[broker.ID] = now
 	}
+	return true
 }
 
 // stopSessionsLocked forgets sessions when leadership is lost.
@@ -84,7 +90,7 @@ func (c *Controller) syncSessionsLocked() bool {
 	active := c.IsActive()
 	switch {
 	case active && !c.sessions.active:
-		c.startSessionsLocked()
+		return c.startSessionsLocked()
 	case !active && c.sessions.active:
 		c.stopSessionsLocked()
 	}

@@ -301,10 +301,9 @@ func (c *Controller) watchLeadership() {
 			return
 		case leader := <-c.raft.LeaderCh():
 			c.write.Lock()
+			c.stopSessionsLocked() // a new leadership restarts every session
 			if leader {
 				c.startSessionsLocked()
-			} else {
-				c.stopSessionsLocked()
 			}
 			c.write.Unlock()
 			if leader {

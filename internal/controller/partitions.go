@@ -85,6 +85,8 @@ func checkAlterPartition(image *metadata.Image, partition *metadata.PartitionIma
 		return fmt.Errorf("%w: leader epoch %d is newer than %d", ErrNotController, request.LeaderEpoch, partition.LeaderEpoch)
 	case request.PartitionEpoch != partition.PartitionEpoch:
 		return fmt.Errorf("%w: %d, current %d", ErrInvalidUpdateVersion, request.PartitionEpoch, partition.PartitionEpoch)
+	case len(request.NewISR) > len(partition.Replicas):
+		return fmt.Errorf("%w: the new ISR has %d members for %d replicas", ErrIneligibleReplica, len(request.NewISR), len(partition.Replicas))
 	case !slices.Contains(request.NewISR, partition.Leader):
 		return fmt.Errorf("%w: the new ISR %v does not contain the leader %d", ErrInvalidRequest, request.NewISR, partition.Leader)
 	}
