@@ -115,6 +115,8 @@ var brokerDefinitions = []Definition{
 	{Name: "replica.fetch.max.bytes", Type: typeInt, Default: "1048576", Validate: atLeast(0), Doc: "Bytes fetched per partition by replicas."},
 	{Name: "replica.fetch.wait.max.ms", Type: typeInt, Default: "500", Doc: "Maximum wait of a replica fetch."},
 	{Name: "unclean.leader.election.enable", Type: typeBoolean, Default: "false", Dynamic: true, Doc: "Allow out-of-sync replicas to become leader."},
+	{Name: "broker.session.timeout.ms", Type: typeInt, Default: "9000", Validate: atLeast(1), Doc: "A broker that sends no heartbeat to the active controller for this long is fenced."},
+	{Name: "broker.heartbeat.interval.ms", Type: typeInt, Default: "2000", Validate: atLeast(1), Doc: "Interval between a broker's heartbeats to the active controller."},
 	{Name: "auto.leader.rebalance.enable", Type: typeBoolean, Default: "true", Doc: "Move leadership back to preferred replicas."},
 	{Name: "request.timeout.ms", Type: typeInt, Default: "30000", Doc: "Internal request timeout."},
 	{Name: "sasl.enabled.mechanisms", Type: typeList, Default: "GSSAPI", Dynamic: true, Doc: "Enabled SASL mechanisms."},

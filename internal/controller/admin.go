@@ -135,7 +135,7 @@ func (c *Controller) planPartitions(image *metadata.Image, request CreatePartiti
 			}
 		}
 	} else {
-		live := image.UnfencedBrokers()
+		live := image.UsableBrokers()
 		if replicationFactor > len(live) {
 			return nil, kerr.InvalidReplicationFactor, fmt.Sprintf("Replication factor %d is larger than the %d live brokers.", replicationFactor, len(live))
 		}
@@ -146,7 +146,7 @@ func (c *Controller) planPartitions(image *metadata.Image, request CreatePartiti
 	}
 	records := make([]metadata.Record, 0, added)
 	for index, replicas := range assignment {
-		records = append(records, newPartition(topic.ID, current+int32(index), replicas))
+		records = append(records, newPartition(image, topic.ID, current+int32(index), replicas))
 	}
 	return records, nil, ""
 }

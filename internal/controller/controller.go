@@ -44,6 +44,17 @@ type Config struct {
 	DataDir string // metadata.log.dir
 	Broker  *config.Broker
 	Logger  *slog.Logger
+	// SessionTimeout overrides broker.session.timeout.ms when positive.
+	SessionTimeout time.Duration
+	// LeaderImbalanceCheckInterval is how often the active controller looks
+	// for leaders to move back to preferred replicas (when
+	// auto.leader.rebalance.enable); 0 = DefaultImbalanceCheckInterval.
+	LeaderImbalanceCheckInterval time.Duration
+	// LeaderImbalancePercentage is the share of a broker's preferred
+	// partitions it may not lead before a rebalance; 0 = DefaultImbalancePercentage.
+	LeaderImbalancePercentage int
+	// Clock returns the time for broker sessions; nil = time.Now.
+	Clock func() time.Time
 }
 
 // Controller is one node of the metadata quorum.
@@ -58,7 +69,8 @@ type Controller struct {
 	wake      chan struct{} // buffered 1: new image to deliver
 	done      chan struct{}
 	group     sync.WaitGroup
-	write     sync.Mutex // serializes validate-then-append on the leader
+	write     sync.Mutex   // serializes validate-then-append on the leader
+	sessions  sessionState // guarded by write
 	closeOnce sync.Once
 	mu        struct {
 		sync.Mutex
@@ -84,9 +96,10 @@ func Start(cfg Config) (*Controller, error) {
 		controller.release()
 		return nil, err
 	}
-	controller.group.Add(2)
+	controller.group.Add(3)
 	go controller.dispatch()
 	go controller.watchLeadership()
+	go controller.superviseBrokers()
 	return controller, nil
 }
 
@@ -287,6 +300,12 @@ func (c *Controller) watchLeadership() {
 		case <-c.done:
 			return
 		case leader := <-c.raft.LeaderCh():
+			c.write.Lock()
+			c.stopSessionsLocked() // a new leadership restarts every session
+			if leader {
+				c.startSessionsLocked()
+			}
+			c.write.Unlock()
 			if leader {
 				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 				if err := c.raft.Barrier(10 * time.Second).Error(); err == nil {

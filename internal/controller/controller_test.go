@@ -230,15 +230,13 @@ func TestThreeVoters(t *testing.T) {
 	}
 	for _, node := range nodes {
 		if node != leader {
-			if err := node.RegisterBroker(ctx, metadata.RegisterBroker{ID: 9}); err != ErrNotController {
+			if _, err := node.RegisterBroker(ctx, metadata.RegisterBroker{ID: 9}); err != ErrNotController {
 				t.Fatalf("follower write: %v", err)
 			}
 		}
 	}
 	for _, voter := range voters {
-		if err := leader.RegisterBroker(ctx, metadata.RegisterBroker{ID: voter.ID, IncarnationID: metadata.NewUUID()}); err != nil {
-			t.Fatal(err)
-		}
+		registerUnfenced(t, leader, metadata.RegisterBroker{ID: voter.ID, IncarnationID: metadata.NewUUID()})
 	}
 	results := leader.CreateTopics(ctx, []CreateTopic{{Name: "replicated", NumPartitions: 3, ReplicationFactor: 3}}, false)
 	if results[0].ErrorCode != 0 {

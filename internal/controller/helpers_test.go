@@ -55,6 +55,12 @@ func testContext(t *testing.T) context.Context {
 // startNode starts node id of the quorum described by voters, with data in dir.
 func startNode(t *testing.T, id int32, voters []Voter, dir string) *Controller {
 	t.Helper()
+	return startNodeWith(t, id, voters, dir, nil)
+}
+
+// startNodeWith is startNode with adjust applied to the Config.
+func startNodeWith(t *testing.T, id int32, voters []Voter, dir string, adjust func(*Config)) *Controller {
+	t.Helper()
 	var bind string
 	for _, voter := range voters {
 		if voter.ID == id {
@@ -65,7 +71,11 @@ func startNode(t *testing.T, id int32, voters []Voter, dir string) *Controller {
 	if err != nil {
 		t.Fatal(err)
 	}
-	controller, err := Start(Config{NodeID: id, Voters: voters, Bind: bind, DataDir: dir, Broker: broker, Logger: testLogger()})
+	cfg := Config{NodeID: id, Voters: voters, Bind: bind, DataDir: dir, Broker: broker, Logger: testLogger()}
+	if adjust != nil {
+		adjust(&cfg)
+	}
+	controller, err := Start(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -105,11 +115,27 @@ func startSingle(t *testing.T, dir string, brokers int, racks ...string) *Contro
 		if int(id) <= len(racks) {
 			registration.Rack = racks[id-1]
 		}
-		if err := controller.RegisterBroker(ctx, registration); err != nil {
-			t.Fatal(err)
-		}
+		registerUnfenced(t, controller, registration)
 	}
 	return controller
+}
+
+// registerUnfenced registers a broker and unfences it with one heartbeat; it returns the broker epoch.
+func registerUnfenced(t *testing.T, controller *Controller, registration metadata.RegisterBroker) int64 {
+	t.Helper()
+	ctx := testContext(t)
+	epoch, err := controller.RegisterBroker(ctx, registration)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if controller.Image().Brokers[registration.ID].Fenced != true {
+		t.Fatalf("broker %d registered unfenced", registration.ID)
+	}
+	result, err := controller.BrokerHeartbeat(ctx, HeartbeatRequest{BrokerID: registration.ID, BrokerEpoch: epoch, CurrentMetadataOffset: int64(controller.Image().AppliedIndex)})
+	if err != nil || result != (HeartbeatResult{}) {
+		t.Fatalf("first heartbeat of broker %d: %+v %v", registration.ID, result, err)
+	}
+	return epoch
 }
 
 // poll calls check until it returns true, failing after a bounded time.

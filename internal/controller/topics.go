@@ -159,7 +159,7 @@ func (c *Controller) planTopic(image *metadata.Image, broker *config.Broker, req
 		records = append(records, metadata.ConfigRecord{ResourceType: metadata.ResourceTopic, Name: request.Name, Key: key, Value: &value})
 	}
 	for partition, replicas := range assignment {
-		records = append(records, newPartition(id, int32(partition), replicas))
+		records = append(records, newPartition(image, id, int32(partition), replicas))
 	}
 	return records, nil
 }
@@ -168,8 +168,22 @@ func newRandom() *rand.Rand {
 	return rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64()))
 }
 
-func newPartition(id metadata.UUID, partition int32, replicas []int32) metadata.PartitionRecord {
-	return metadata.PartitionRecord{TopicID: id, Partition: partition, Replicas: replicas, ISR: slices.Clone(replicas), Leader: replicas[0]}
+// newPartition returns a new partition whose ISR is its usable replicas,
+// led by the first of them (callers ensure there is one).
+func newPartition(image *metadata.Image, id metadata.UUID, partition int32, replicas []int32) metadata.PartitionRecord {
+	isr := make([]int32, 0, len(replicas))
+	for _, replica := range replicas {
+		if image.IsUsable(replica) {
+			isr = append(isr, replica)
+		}
+	}
+	leader := int32(-1)
+	if len(isr) > 0 {
+		leader = isr[0]
+	} else {
+		isr = slices.Clone(replicas)
+	}
+	return metadata.PartitionRecord{TopicID: id, Partition: partition, Replicas: replicas, ISR: isr, Leader: leader}
 }
 
 // planAssignment returns the replicas of every partition or an error code and message.
@@ -190,7 +204,7 @@ func (c *Controller) planAssignment(image *metadata.Image, broker *config.Broker
 	if partitions <= 0 || partitions > maxPartitions {
 		return nil, kerr.InvalidPartitions, fmt.Sprintf("Number of partitions must be between 1 and %d.", maxPartitions)
 	}
-	live := image.UnfencedBrokers()
+	live := image.UsableBrokers()
 	if request.CapReplicationFactor && replicationFactor > len(live) && len(live) > 0 {
 		replicationFactor = len(live)
 	}
@@ -243,6 +257,9 @@ func checkReplicas(image *metadata.Image, replicas []int32, expected int) string
 		if _, ok := image.Brokers[replica]; !ok {
 			return fmt.Sprintf("broker %d is not registered", replica)
 		}
+	}
+	if !slices.ContainsFunc(replicas, image.IsUsable) {
+		return "all brokers of the assignment are fenced or in controlled shutdown"
 	}
 	return ""
 }

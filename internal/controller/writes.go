@@ -19,35 +19,42 @@ const ProducerIDBlockSize = 1000
 // propose appends records through Raft and returns once they are committed,
 // applied, and delivered to subscribers. Callers hold c.write.
 func (c *Controller) propose(ctx context.Context, records []metadata.Record) error {
+	_, err := c.proposeIndex(ctx, records)
+	return err
+}
+
+// proposeIndex is propose returning the log index of the entry (0 when
+// there was nothing to write).
+func (c *Controller) proposeIndex(ctx context.Context, records []metadata.Record) (uint64, error) {
 	if len(records) == 0 {
-		return nil
+		return 0, nil
 	}
 	select {
 	case <-c.done:
-		return ErrClosed
+		return 0, ErrClosed
 	default:
 	}
 	if c.raft.State() != raft.Leader {
-		return ErrNotController
+		return 0, ErrNotController
 	}
 	data, err := metadata.EncodeBatch(records)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	future := c.raft.Apply(data, timeoutOf(ctx))
 	if err := future.Error(); err != nil {
 		if errors.Is(err, raft.ErrNotLeader) || errors.Is(err, raft.ErrLeadershipLost) || errors.Is(err, raft.ErrLeadershipTransferInProgress) {
-			return fmt.Errorf("%w: %v", ErrNotController, err)
+			return 0, fmt.Errorf("%w: %v", ErrNotController, err)
 		}
 		if errors.Is(err, raft.ErrRaftShutdown) {
-			return ErrClosed
+			return 0, ErrClosed
 		}
-		return fmt.Errorf("append metadata: %w", err)
+		return 0, fmt.Errorf("append metadata: %w", err)
 	}
 	if response, ok := future.Response().(error); ok && response != nil {
-		return response
+		return 0, response
 	}
-	return c.waitDelivered(ctx, future.Index())
+	return future.Index(), c.waitDelivered(ctx, future.Index())
 }
 
 // ensureClusterID writes the cluster id if the log has none yet.
@@ -62,42 +69,6 @@ func (c *Controller) ensureClusterID(ctx context.Context) error {
 		clusterID = metadata.NewUUID().String()
 	}
 	return c.propose(ctx, []metadata.Record{metadata.ClusterIDRecord{ClusterID: clusterID}})
-}
-
-// RegisterBroker records a broker's registration (replacing any earlier one).
-func (c *Controller) RegisterBroker(ctx context.Context, registration metadata.RegisterBroker) error {
-	if registration.ID < 0 {
-		return fmt.Errorf("%w: broker id %d", ErrInvalidRequest, registration.ID)
-	}
-	c.write.Lock()
-	defer c.write.Unlock()
-	return c.propose(ctx, []metadata.Record{registration})
-}
-
-// FenceBroker fences a registered broker.
-func (c *Controller) FenceBroker(ctx context.Context, id int32) error {
-	return c.setFenced(ctx, id, true)
-}
-
-// UnfenceBroker unfences a registered broker.
-func (c *Controller) UnfenceBroker(ctx context.Context, id int32) error {
-	return c.setFenced(ctx, id, false)
-}
-
-func (c *Controller) setFenced(ctx context.Context, id int32, fenced bool) error {
-	c.write.Lock()
-	defer c.write.Unlock()
-	broker, ok := c.Image().Brokers[id]
-	if !ok {
-		return fmt.Errorf("%w: broker %d is not registered", ErrInvalidRequest, id)
-	}
-	if broker.Fenced == fenced {
-		return nil
-	}
-	if fenced {
-		return c.propose(ctx, []metadata.Record{metadata.FenceBroker{ID: id}})
-	}
-	return c.propose(ctx, []metadata.Record{metadata.UnfenceBroker{ID: id}})
 }
 
 // AllocateProducerIDs durably reserves the next block of producer ids.

@@ -41,6 +41,8 @@ func (current *builder) apply(index int64, record Record) error {
 		return current.setFenced(typed.ID, true)
 	case UnfenceBroker:
 		return current.setFenced(typed.ID, false)
+	case BrokerControlledShutdown:
+		return current.setControlledShutdown(typed.ID)
 	case TopicRecord:
 		return current.addTopic(typed)
 	case PartitionRecord:
@@ -77,6 +79,20 @@ func (current *builder) setFenced(id int32, fenced bool) error {
 	}
 	copied := *broker
 	copied.Fenced = fenced
+	if !fenced {
+		copied.InControlledShutdown = false
+	}
+	current.brokers()[id] = &copied
+	return nil
+}
+
+func (current *builder) setControlledShutdown(id int32) error {
+	broker, ok := current.image.Brokers[id]
+	if !ok {
+		return fmt.Errorf("broker %d is not registered", id)
+	}
+	copied := *broker
+	copied.InControlledShutdown = true
 	current.brokers()[id] = &copied
 	return nil
 }

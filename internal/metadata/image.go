@@ -16,6 +16,9 @@ type BrokerImage struct {
 	IncarnationID UUID
 	Fenced        bool
 	Epoch         int64 // log index of the latest registration
+	// InControlledShutdown is set while the broker hands over its
+	// leaderships before stopping; cleared by unfencing or re-registration.
+	InControlledShutdown bool `json:",omitempty"`
 }
 
 // PartitionImage is the state of one partition.
@@ -99,6 +102,25 @@ func (image *Image) UnfencedBrokers() []*BrokerImage {
 		}
 	}
 	return brokers
+}
+
+// UsableBrokers returns the brokers that may take new replicas and
+// leaderships (unfenced and not in controlled shutdown), sorted by id.
+func (image *Image) UsableBrokers() []*BrokerImage {
+	var brokers []*BrokerImage
+	for _, broker := range image.UnfencedBrokers() {
+		if !broker.InControlledShutdown {
+			brokers = append(brokers, broker)
+		}
+	}
+	return brokers
+}
+
+// IsUsable reports whether broker id is registered, unfenced and not in
+// controlled shutdown: eligible to lead and to join an ISR.
+func (image *Image) IsUsable(id int32) bool {
+	broker, ok := image.Brokers[id]
+	return ok && !broker.Fenced && !broker.InControlledShutdown
 }
 
 // clone returns a shallow copy of the topic whose partition slice and

@@ -152,3 +152,42 @@ func FuzzDecodeBatch(f *testing.F) {
 		_, _ = Empty().Apply(1, records)
 	})
 }
+
+func TestControlledShutdownRecord(t *testing.T) {
+	encoded, err := EncodeBatch([]Record{RegisterBroker{ID: 1}, RegisterBroker{ID: 2, Fenced: true}, RegisterBroker{ID: 3}, BrokerControlledShutdown{ID: 1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	records, err := DecodeBatch(encoded)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if records[3] != (BrokerControlledShutdown{ID: 1}) {
+		t.Fatalf("decoded %#v", records[3])
+	}
+	image, err := Empty().Apply(5, records)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if image.IsUsable(1) || image.IsUsable(2) || !image.IsUsable(3) || image.IsUsable(4) || len(image.UnfencedBrokers()) != 2 {
+		t.Fatalf("usable: %v %v %v", image.IsUsable(1), image.IsUsable(2), image.IsUsable(3))
+	}
+	if usable := image.UsableBrokers(); len(usable) != 1 || usable[0].ID != 3 {
+		t.Fatalf("usable brokers %+v", usable)
+	}
+	var buffer bytes.Buffer
+	if _, err := image.WriteTo(&buffer); err != nil {
+		t.Fatal(err)
+	}
+	restored, err := ReadImage(&buffer)
+	if err != nil || !restored.Brokers[1].InControlledShutdown {
+		t.Fatalf("snapshot lost the controlled shutdown: %v", err)
+	}
+	unfenced, err := image.Apply(6, []Record{FenceBroker{ID: 1}, UnfenceBroker{ID: 1}})
+	if err != nil || !unfenced.IsUsable(1) || unfenced.Brokers[1].InControlledShutdown || !image.Brokers[1].InControlledShutdown {
+		t.Fatalf("unfence after shutdown: %+v %v", unfenced.Brokers[1], err)
+	}
+	if _, err := image.Apply(7, []Record{BrokerControlledShutdown{ID: 9}}); !errors.Is(err, ErrBadRecord) {
+		t.Fatalf("shutdown of an unknown broker: %v", err)
+	}
+}

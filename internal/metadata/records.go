@@ -46,8 +46,12 @@ type RegisterBroker struct {
 // FenceBroker marks a broker fenced: it leads nothing and gets no new replicas.
 type FenceBroker struct{ ID int32 }
 
-// UnfenceBroker marks a broker unfenced.
+// UnfenceBroker marks a broker unfenced (and ends any controlled shutdown).
 type UnfenceBroker struct{ ID int32 }
+
+// BrokerControlledShutdown marks a broker as shutting down: it stays
+// registered but may not become a leader or join an ISR.
+type BrokerControlledShutdown struct{ ID int32 }
 
 // TopicRecord creates a topic; its partitions follow as PartitionRecords.
 type TopicRecord struct {
@@ -95,10 +99,13 @@ type ProducerIDsBlock struct {
 	NextProducerID int64
 }
 
-func (ClusterIDRecord) recordType() string  { return "ClusterID" }
-func (RegisterBroker) recordType() string   { return "RegisterBroker" }
-func (FenceBroker) recordType() string      { return "FenceBroker" }
-func (UnfenceBroker) recordType() string    { return "UnfenceBroker" }
+func (ClusterIDRecord) recordType() string { return "ClusterID" }
+func (RegisterBroker) recordType() string  { return "RegisterBroker" }
+func (FenceBroker) recordType() string     { return "FenceBroker" }
+func (UnfenceBroker) recordType() string   { return "UnfenceBroker" }
+func (BrokerControlledShutdown) recordType() string {
+	return "BrokerControlledShutdown"
+}
 func (TopicRecord) recordType() string      { return "Topic" }
 func (PartitionRecord) recordType() string  { return "Partition" }
 func (PartitionChange) recordType() string  { return "PartitionChange" }
@@ -110,16 +117,17 @@ func (ProducerIDsBlock) recordType() string { return "ProducerIDsBlock" }
 const recordVersion = 1
 
 var recordFactories = map[string]func() Record{
-	"ClusterID":        func() Record { return &ClusterIDRecord{} },
-	"RegisterBroker":   func() Record { return &RegisterBroker{} },
-	"FenceBroker":      func() Record { return &FenceBroker{} },
-	"UnfenceBroker":    func() Record { return &UnfenceBroker{} },
-	"Topic":            func() Record { return &TopicRecord{} },
-	"Partition":        func() Record { return &PartitionRecord{} },
-	"PartitionChange":  func() Record { return &PartitionChange{} },
-	"RemoveTopic":      func() Record { return &RemoveTopic{} },
-	"Config":           func() Record { return &ConfigRecord{} },
-	"ProducerIDsBlock": func() Record { return &ProducerIDsBlock{} },
+	"ClusterID":                func() Record { return &ClusterIDRecord{} },
+	"RegisterBroker":           func() Record { return &RegisterBroker{} },
+	"FenceBroker":              func() Record { return &FenceBroker{} },
+	"UnfenceBroker":            func() Record { return &UnfenceBroker{} },
+	"BrokerControlledShutdown": func() Record { return &BrokerControlledShutdown{} },
+	"Topic":                    func() Record { return &TopicRecord{} },
+	"Partition":                func() Record { return &PartitionRecord{} },
+	"PartitionChange":          func() Record { return &PartitionChange{} },
+	"RemoveTopic":              func() Record { return &RemoveTopic{} },
+	"Config":                   func() Record { return &ConfigRecord{} },
+	"ProducerIDsBlock":         func() Record { return &ProducerIDsBlock{} },
 }
 
 type envelope struct {
@@ -175,6 +183,8 @@ func dereference(record Record) Record {
 	case *FenceBroker:
 		return *typed
 	case *UnfenceBroker:
+		return *typed
+	case *BrokerControlledShutdown:
 		return *typed
 	case *TopicRecord:
 		return *typed
