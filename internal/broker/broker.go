@@ -10,6 +10,8 @@ import (
 	"net"
 	"path/filepath"
 	"strconv"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"samsa/internal/config"
@@ -34,13 +36,17 @@ type Broker struct {
 	peers      *peer.Client
 	server     *server.Server
 	addrs      map[string]net.Addr
+	epoch      atomic.Int64 // broker epoch from the controller's registration
+
+	stop chan struct{}  // closed by Close: stops the heartbeat loop
+	wg   sync.WaitGroup // the heartbeat loop
 }
 
 // Start starts a node from its configuration and returns once it serves
 // clients: the metadata log is replayed, this broker is registered, and
 // its replicas are open.
 func Start(ctx context.Context, cfg *config.Broker, logger *slog.Logger) (*Broker, error) {
-	b := &Broker{cfg: cfg, log: logger, addrs: map[string]net.Addr{}}
+	b := &Broker{cfg: cfg, log: logger, addrs: map[string]net.Addr{}, stop: make(chan struct{})}
 	fsys := vfs.Default()
 
 	parts, err := partition.NewManager(cfg.NodeID, fsys, cfg.LogDirs, logger.With("component", "replicas"), time.Now)
@@ -111,6 +117,12 @@ func Start(ctx context.Context, cfg *config.Broker, logger *slog.Logger) (*Broke
 		b.Close()
 		return nil, err
 	}
+	if err := b.awaitUnfenced(ctx); err != nil {
+		b.Close()
+		return nil, err
+	}
+	b.wg.Add(1)
+	go b.heartbeatLoop()
 	b.applyImage(ctrl.Image())
 	parts.RemoveStale()
 	return b, nil
@@ -141,24 +153,6 @@ func isControllerListener(cfg *config.Broker, name string) bool {
 		}
 	}
 	return false
-}
-
-// register announces this broker's advertised endpoints to the quorum.
-func (b *Broker) register(ctx context.Context) error {
-	reg := metadata.RegisterBroker{ID: b.cfg.NodeID, Rack: b.cfg.Rack}
-	for _, l := range b.cfg.AdvertisedListeners {
-		port := l.Port
-		if bound, ok := b.addrs[l.Name].(*net.TCPAddr); ok && port == 0 {
-			port = bound.Port
-		}
-		reg.Endpoints = append(reg.Endpoints, metadata.Endpoint{
-			Listener:         l.Name,
-			Host:             l.Host,
-			Port:             int32(port),
-			SecurityProtocol: securityProtocolID(b.cfg.SecurityProtocols[l.Name]),
-		})
-	}
-	return b.controller.RegisterBroker(ctx, reg)
 }
 
 // applyImage turns the metadata image into this broker's assignments.
@@ -245,8 +239,14 @@ func containsNode(nodes []int32, id int32) bool {
 	return false
 }
 
-// Close stops serving, then closes replicas and the quorum member.
+// Close moves this broker's leaderships away (controlled shutdown), stops
+// serving, then closes replicas and the quorum member.
 func (b *Broker) Close() {
+	if b.epoch.Load() > 0 {
+		b.controlledShutdown(30 * time.Second)
+	}
+	close(b.stop)
+	b.wg.Wait()
 	if b.server != nil {
 		b.server.Close()
 	}

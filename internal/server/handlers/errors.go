@@ -45,8 +45,8 @@ func errorCode(err error) int16 {
 		return kerr.OutOfOrderSequenceNumber.Code
 	case errors.Is(err, producerstate.ErrInvalidProducerEpoch):
 		return kerr.InvalidProducerEpoch.Code
-	case errors.Is(err, controller.ErrNotController):
-		return kerr.NotController.Code
+	case controller.KafkaError(err) != nil:
+		return controller.KafkaError(err).Code
 	case errors.Is(err, context.DeadlineExceeded):
 		return kerr.RequestTimedOut.Code
 	case errors.Is(err, log.ErrClosed):
