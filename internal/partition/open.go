@@ -42,6 +42,7 @@ func Open(fsys vfs.FS, dir string, id ID, topicID [16]byte, settings Settings, l
 	}
 	p.mu.producers = producers
 	p.highWatermark.Store(l.EndOffset())
+	p.mu.hwFromOpen = true
 	return p, nil
 }
 

@@ -81,6 +81,9 @@ type Partition struct {
 		leader    bool
 		waiters   map[chan struct{}]struct{}
 		replicas  replicaSet
+		// hwFromOpen: the high watermark is the log end offset found at
+		// open, trusted only while this replica is alone in its in-sync set.
+		hwFromOpen bool
 	}
 }
 

@@ -77,6 +77,7 @@ func (p *Partition) MakeLeader(epoch, partitionEpoch int32, replicas, isr []int3
 			delete(rs.followers, r)
 		}
 	}
+	p.distrustOpenHighWatermarkLocked()
 	p.maybeAdvanceHighWatermarkLocked()
 	p.notifyLocked()
 }
@@ -95,6 +96,7 @@ func (p *Partition) MakeFollower(epoch, partitionEpoch int32, leader int32, repl
 	rs.partitionEpoch = partitionEpoch
 	rs.replicas = slices.Clone(replicas)
 	rs.followers = nil
+	p.distrustOpenHighWatermarkLocked()
 	if leo := p.log.EndOffset(); p.highWatermark.Load() > leo {
 		p.highWatermark.Store(leo)
 	}
@@ -129,6 +131,22 @@ func (p *Partition) PartitionEpoch() int32 {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return p.mu.replicas.partitionEpoch
+}
+
+// distrustOpenHighWatermarkLocked: after a restart the log may hold records
+// that were never committed, so unless this replica leads alone its high
+// watermark starts over at the log start and comes from the followers'
+// fetches (leader) or from the leader's responses (follower). No
+// checkpoint of high watermarks exists yet.
+func (p *Partition) distrustOpenHighWatermarkLocked() {
+	if !p.mu.hwFromOpen {
+		return
+	}
+	p.mu.hwFromOpen = false
+	if p.mu.leader && p.inSyncCountLocked() == 1 {
+		return
+	}
+	p.highWatermark.Store(p.log.StartOffset())
 }
 
 // inSyncCountLocked counts the in-sync set; an empty one is the leader alone.

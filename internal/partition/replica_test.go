@@ -259,3 +259,40 @@ func TestNotEnoughReplicas(t *testing.T) {
 		t.Fatalf("acks=all with two in-sync replicas: %+v %v", res, err)
 	}
 }
+
+// TestReopenedReplicaDoesNotTrustItsLogEnd: after a restart the log end
+// may hold uncommitted records; only a sole leader exposes them.
+func TestReopenedReplicaDoesNotTrustItsLogEnd(t *testing.T) {
+	fsys := vfs.NewMem()
+	p := openAt(t, fsys, "/l", testSettings())
+	p.MakeLeader(1, 0, []int32{1, 2}, []int32{1}, 1)
+	mustAppend(t, p, batch(t, -1, -1, -1, "a", "b"))
+	p.Close()
+
+	p = openAt(t, fsys, "/l", testSettings())
+	p.MakeLeader(2, 1, []int32{1, 2}, []int32{1, 2}, 1)
+	if hw := p.HighWatermark(); hw != 0 {
+		t.Fatalf("leader with a follower in sync after reopen: high watermark %d, want 0", hw)
+	}
+	if err := p.FollowerFetched(2, 2, t0); err != nil || p.HighWatermark() != 2 {
+		t.Fatalf("after the follower fetched: %d %v", p.HighWatermark(), err)
+	}
+	p.Close()
+
+	p = openAt(t, fsys, "/l", testSettings())
+	p.MakeFollower(2, 1, 2, []int32{1, 2})
+	if hw := p.HighWatermark(); hw != 0 {
+		t.Fatalf("follower after reopen: high watermark %d, want 0", hw)
+	}
+	p.SetFollowerHighWatermark(1)
+	if hw := p.HighWatermark(); hw != 1 {
+		t.Fatalf("follower high watermark %d, want 1 from the leader", hw)
+	}
+	p.Close()
+
+	p = openAt(t, fsys, "/l", testSettings())
+	p.MakeLeader(3, 2, []int32{1}, []int32{1}, 1)
+	if hw := p.HighWatermark(); hw != 2 {
+		t.Fatalf("sole leader after reopen: high watermark %d, want 2", hw)
+	}
+}
