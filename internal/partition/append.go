@@ -16,7 +16,15 @@ const maxDecodeFactor = 64
 // max timestamp and CRC are rewritten); a magic 0/1 message set is converted
 // to one magic 2 batch first.
 func (p *Partition) AppendRecords(records []byte) (AppendResult, error) {
-	res := AppendResult{BaseOffset: -1, LogAppendTime: -1, LogStartOffset: -1}
+	return p.AppendRecordsAcks(records, 1)
+}
+
+// AppendRecordsAcks is AppendRecords for a produce request with acks
+// requiredAcks: with -1 (all) it fails with ErrNotEnoughReplicas, before
+// appending anything, while the in-sync set is smaller than
+// min.insync.replicas. The caller then waits with WaitReplicated(LastOffset).
+func (p *Partition) AppendRecordsAcks(records []byte, requiredAcks int16) (AppendResult, error) {
+	res := AppendResult{BaseOffset: -1, LastOffset: -1, LogAppendTime: -1, LogStartOffset: -1}
 	settings := p.Settings()
 	magic, err := record.PeekMagic(records)
 	if err != nil {
@@ -51,6 +59,9 @@ func (p *Partition) AppendRecords(records []byte) (AppendResult, error) {
 	if !p.mu.leader {
 		return res, ErrNotLeader
 	}
+	if requiredAcks == -1 && p.inSyncCountLocked() < settings.MinInsyncReplicas {
+		return res, ErrNotEnoughReplicas
+	}
 	// Idempotence: a batch the producer already wrote is answered with its
 	// original offsets and not appended again.
 	for i := range headers {
@@ -67,6 +78,7 @@ func (p *Partition) AppendRecords(records []byte) (AppendResult, error) {
 				return res, fmt.Errorf("%w: duplicate batch inside a multi-batch request", record.ErrInvalid)
 			}
 			res.BaseOffset = dup.FirstOffset
+			res.LastOffset = dup.LastOffset
 			res.LogStartOffset = p.log.StartOffset()
 			res.Duplicate = true
 			return res, nil
@@ -94,8 +106,10 @@ func (p *Partition) AppendRecords(records []byte) (AppendResult, error) {
 		}
 		pos += h.Size()
 	}
-	p.advanceHighWatermarkLocked()
+	p.maybeAdvanceHighWatermarkLocked()
+	p.notifyLocked() // followers long-poll for the log end, not the high watermark
 	res.BaseOffset = ar.FirstOffset
+	res.LastOffset = ar.LastOffset
 	res.LogStartOffset = ar.LogStartOffset
 	if settings.LogAppendTime {
 		res.LogAppendTime = now

@@ -23,9 +23,12 @@ type Assignment struct {
 	TopicID     [16]byte
 	Leader      int32
 	LeaderEpoch int32
-	Replicas    []int32
-	ISR         []int32
-	Settings    Settings
+	// PartitionEpoch versions Replicas and ISR (0 when the metadata does
+	// not say).
+	PartitionEpoch int32
+	Replicas       []int32
+	ISR            []int32
+	Settings       Settings
 }
 
 // Manager owns every replica on this broker (Kafka's replica manager): it
@@ -119,9 +122,9 @@ func (m *Manager) Apply(assignments []Assignment) {
 		}
 		p.SetSettings(a.Settings)
 		if a.Leader == m.nodeID {
-			p.BecomeLeader(a.LeaderEpoch)
+			p.MakeLeader(a.LeaderEpoch, a.PartitionEpoch, a.Replicas, a.ISR, m.nodeID)
 		} else {
-			p.BecomeFollower(a.LeaderEpoch)
+			p.MakeFollower(a.LeaderEpoch, a.PartitionEpoch, a.Leader, a.Replicas)
 		}
 	}
 	m.mu.Lock()

@@ -33,7 +33,7 @@ func Open(fsys vfs.FS, dir string, id ID, topicID [16]byte, settings Settings, l
 	if err != nil {
 		return nil, fmt.Errorf("opening log of %s: %w", id, err)
 	}
-	p := &Partition{ID: id, TopicID: topicID, log: l, logger: logger, clock: clock}
+	p := &Partition{ID: id, TopicID: topicID, log: l, logger: logger, clock: clock, fsys: fsys, dir: dir}
 	p.mu.settings = settings
 	producers, err := restoreProducers(fsys, dir, l, logger)
 	if err != nil {
@@ -42,6 +42,7 @@ func Open(fsys vfs.FS, dir string, id ID, topicID [16]byte, settings Settings, l
 	}
 	p.mu.producers = producers
 	p.highWatermark.Store(l.EndOffset())
+	p.mu.hwFromOpen = true
 	return p, nil
 }
 

@@ -13,6 +13,7 @@ import (
 
 	"samsa/internal/log"
 	"samsa/internal/producerstate"
+	"samsa/internal/vfs"
 )
 
 // Sentinel errors of this package; handlers map them to Kafka codes.
@@ -26,6 +27,16 @@ var (
 	ErrControlBatch       = errors.New("partition: clients may not produce control batches")
 	ErrFencedLeaderEpoch  = errors.New("partition: leader epoch of the request is older than the current one")
 	ErrUnknownLeaderEpoch = errors.New("partition: leader epoch of the request is newer than the current one")
+	// ErrNotFollower: a follower-only operation (AppendAsFollower,
+	// TruncateTo) on the leader. Maps to NOT_LEADER_OR_FOLLOWER.
+	ErrNotFollower = errors.New("partition: not a follower")
+	// ErrNotEnoughReplicas: acks=all while the in-sync set is smaller than
+	// min.insync.replicas; nothing was appended. Maps to NOT_ENOUGH_REPLICAS.
+	ErrNotEnoughReplicas = errors.New("partition: fewer in-sync replicas than min.insync.replicas")
+	// ErrNotEnoughReplicasAfterAppend: acks=all, the records were appended
+	// and replicated, but the in-sync set shrank below min.insync.replicas
+	// meanwhile. Maps to NOT_ENOUGH_REPLICAS_AFTER_APPEND.
+	ErrNotEnoughReplicasAfterAppend = errors.New("partition: in-sync set shrank below min.insync.replicas after the append")
 )
 
 // Settings are the topic configs that shape appends and reads.
@@ -57,6 +68,8 @@ type Partition struct {
 	log     *log.Log
 	logger  *slog.Logger
 	clock   func() time.Time
+	fsys    vfs.FS
+	dir     string
 
 	highWatermark atomic.Int64
 	leaderEpoch   atomic.Int32
@@ -67,12 +80,17 @@ type Partition struct {
 		producers *producerstate.Manager
 		leader    bool
 		waiters   map[chan struct{}]struct{}
+		replicas  replicaSet
+		// hwFromOpen: the high watermark is the log end offset found at
+		// open, trusted only while this replica is alone in its in-sync set.
+		hwFromOpen bool
 	}
 }
 
 // AppendResult is what a produce response needs.
 type AppendResult struct {
 	BaseOffset     int64
+	LastOffset     int64 // the last offset appended: acks=all waits for it (WaitReplicated)
 	LogAppendTime  int64 // -1 unless message.timestamp.type=LogAppendTime
 	LogStartOffset int64
 	Duplicate      bool
@@ -102,23 +120,17 @@ func (p *Partition) SetSettings(s Settings) {
 	p.log.SetConfig(s.Log)
 }
 
-// BecomeLeader makes this replica the leader at epoch. With replication
-// factor one the replica is its own in-sync set, so the high watermark is
-// the log end offset.
+// BecomeLeader makes this replica the sole leader at epoch (replication
+// factor one: the replica is its own in-sync set, so the high watermark is
+// the log end offset). MakeLeader is the general form.
 func (p *Partition) BecomeLeader(epoch int32) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.mu.leader = true
-	p.leaderEpoch.Store(epoch)
-	p.advanceHighWatermarkLocked()
+	p.MakeLeader(epoch, p.PartitionEpoch(), nil, nil, -1)
 }
 
 // BecomeFollower stops this replica from accepting produce requests.
+// MakeFollower is the general form.
 func (p *Partition) BecomeFollower(epoch int32) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.mu.leader = false
-	p.leaderEpoch.Store(epoch)
+	p.MakeFollower(epoch, p.PartitionEpoch(), -1, nil)
 }
 
 // IsLeader reports whether this replica leads the partition.
@@ -141,16 +153,6 @@ func (p *Partition) CheckLeaderEpoch(epoch int32) error {
 		return ErrUnknownLeaderEpoch
 	}
 	return nil
-}
-
-// advanceHighWatermarkLocked moves the high watermark to the log end
-// offset: the in-sync set is this replica alone until replication lands.
-func (p *Partition) advanceHighWatermarkLocked() {
-	leo := p.log.EndOffset()
-	if leo != p.highWatermark.Load() {
-		p.highWatermark.Store(leo)
-		p.notifyLocked()
-	}
 }
 
 // Watch registers ch to receive (without blocking) once when new data
