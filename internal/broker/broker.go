@@ -21,6 +21,7 @@ import (
 	"samsa/internal/metadata"
 	"samsa/internal/partition"
 	"samsa/internal/peer"
+	"samsa/internal/replication"
 	"samsa/internal/server"
 	"samsa/internal/server/handlers"
 	"samsa/internal/vfs"
@@ -34,6 +35,7 @@ type Broker struct {
 	partitions *partition.Manager
 	groups     *handlers.GroupRuntime
 	peers      *peer.Client
+	replicas   *replication.Manager
 	server     *server.Server
 	addrs      map[string]net.Addr
 	epoch      atomic.Int64 // broker epoch from the controller's registration
@@ -76,9 +78,11 @@ func Start(ctx context.Context, cfg *config.Broker, logger *slog.Logger) (*Broke
 	b.groups = coordinator.NewRuntime(handlers.OffsetsTopic, func(p int32) *group.Shard {
 		return group.NewShard(p, b.groupConfig())
 	}, time.Now, logger.With("component", "groups"))
+	b.peers = peer.New(b.resolvePeer, fmt.Sprintf("samsa-broker-%d", cfg.NodeID))
+	b.replicas = replication.NewManager(cfg.NodeID, leaderClient{b.peers}, logger.With("component", "replication"),
+		replication.Config{ReplicaLagTimeMax: time.Duration(cfg.ReplicaLagTimeMaxMs) * time.Millisecond})
 	ctrl.Subscribe(func(_, next *metadata.Image) { b.applyImage(next) })
 
-	b.peers = peer.New(b.resolvePeer, fmt.Sprintf("samsa-broker-%d", cfg.NodeID))
 	env := &handlers.Env{
 		NodeID:     cfg.NodeID,
 		Config:     cfg,
@@ -121,8 +125,9 @@ func Start(ctx context.Context, cfg *config.Broker, logger *slog.Logger) (*Broke
 		b.Close()
 		return nil, err
 	}
-	b.wg.Add(1)
+	b.wg.Add(2)
 	go b.heartbeatLoop()
+	go b.isrLoop()
 	b.applyImage(ctrl.Image())
 	parts.RemoveStale()
 	return b, nil
@@ -175,17 +180,20 @@ func (b *Broker) applyImage(img *metadata.Image) {
 				settings, resolved = s, true
 			}
 			as = append(as, partition.Assignment{
-				ID:          partition.ID{Topic: t.Name, Partition: p.Partition},
-				TopicID:     t.ID,
-				Leader:      p.Leader,
-				LeaderEpoch: p.LeaderEpoch,
-				Replicas:    p.Replicas,
-				ISR:         p.ISR,
-				Settings:    settings,
+				ID:             partition.ID{Topic: t.Name, Partition: p.Partition},
+				TopicID:        t.ID,
+				Leader:         p.Leader,
+				LeaderEpoch:    p.LeaderEpoch,
+				PartitionEpoch: p.PartitionEpoch,
+				Replicas:       p.Replicas,
+				ISR:            p.ISR,
+				Settings:       settings,
 			})
 		}
 	}
+	b.unfollowBefore(img, as)
 	b.partitions.Apply(as)
+	b.followImage(as)
 	b.syncGroups(img)
 }
 
@@ -252,6 +260,9 @@ func (b *Broker) Close() {
 	}
 	if b.groups != nil {
 		b.groups.Close()
+	}
+	if b.replicas != nil {
+		b.replicas.Close()
 	}
 	if b.peers != nil {
 		b.peers.Close()

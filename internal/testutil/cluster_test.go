@@ -2,6 +2,7 @@ package testutil
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -57,4 +58,73 @@ func TestClusterFormsAndForwards(t *testing.T) {
 		td, err := kadm.NewClient(cl).ListTopics(ctx, "spread")
 		return err == nil && len(td["spread"].Partitions) == 6
 	})
+}
+
+// TestReplicationAndFailover: rf=3 with acks=all; every replica joins the
+// ISR; closing the leader moves leadership to an in-sync follower and every
+// acknowledged record is still there, in order, with nothing twice.
+func TestReplicationAndFailover(t *testing.T) {
+	c := StartCluster(t, 3, "replica.lag.time.max.ms=2000", "broker.session.timeout.ms=3000", "broker.heartbeat.interval.ms=500")
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(c.Bootstrap()...), kgo.RequiredAcks(kgo.AllISRAcks()),
+		kgo.RecordPartitioner(kgo.ManualPartitioner()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	adm := kadm.NewClient(cl)
+	if resp, err := adm.CreateTopic(ctx, 1, 3, nil, "replicated"); err != nil || resp.Err != nil {
+		t.Fatalf("create: %v %v", err, resp.Err)
+	}
+	produce := func(from, to int) {
+		t.Helper()
+		for i := from; i < to; i++ {
+			r := &kgo.Record{Topic: "replicated", Partition: 0, Value: []byte(fmt.Sprintf("v%04d", i))}
+			if err := cl.ProduceSync(ctx, r).FirstErr(); err != nil {
+				t.Fatalf("produce %d: %v", i, err)
+			}
+		}
+	}
+	produce(0, 100)
+	var leader int32
+	Poll(t, 30*time.Second, func() bool {
+		fresh, err := kgo.NewClient(kgo.SeedBrokers(c.Bootstrap()...))
+		if err != nil {
+			return false
+		}
+		defer fresh.Close()
+		td, err := kadm.NewClient(fresh).ListTopics(ctx, "replicated")
+		if err != nil {
+			return false
+		}
+		p := td["replicated"].Partitions[0]
+		leader = p.Leader
+		return len(p.ISR) == 3
+	})
+	// Close the leader; the producer must carry on with the new one.
+	c.Nodes[leader-1].Close()
+	produce(100, 200)
+
+	consumer, err := kgo.NewClient(kgo.SeedBrokers(c.Bootstrap()...), kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{"replicated": {0: kgo.NewOffset().AtStart()}}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer consumer.Close()
+	var got []string
+	for len(got) < 200 {
+		fs := consumer.PollFetches(ctx)
+		if err := fs.Err0(); err != nil {
+			t.Fatalf("consume after %d records: %v", len(got), err)
+		}
+		fs.EachRecord(func(r *kgo.Record) { got = append(got, string(r.Value)) })
+	}
+	for i, v := range got {
+		if want := fmt.Sprintf("v%04d", i); v != want {
+			t.Fatalf("record %d is %q, want %q", i, v, want)
+		}
+	}
+	if len(got) != 200 {
+		t.Fatalf("consumed %d records, want 200", len(got))
+	}
 }

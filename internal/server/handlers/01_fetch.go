@@ -40,14 +40,6 @@ func handleFetch(env *Env, req *Request, respond Responder) {
 		respond(resp)
 		return
 	}
-	if r.ReplicaID >= 0 || (req.Version >= 15 && r.ReplicaState.ID >= 0) {
-		// Follower fetching arrives with replication; until then no
-		// broker fetches from this one.
-		resp := r.ResponseKind().(*kmsg.FetchResponse)
-		resp.ErrorCode = kerr.NotLeaderForPartition.Code
-		respond(resp)
-		return
-	}
 	wait := time.Duration(r.MaxWaitMillis) * time.Millisecond
 	wait = min(max(wait, 0), maxFetchWait)
 	minBytes := int(max(r.MinBytes, 0))
@@ -103,9 +95,18 @@ func hasErrors(resp *FetchReply) bool {
 	return false
 }
 
+// replicaOf returns the broker id of a follower's fetch, -1 for a consumer.
+func replicaOf(version int16, r *kmsg.FetchRequest) int32 {
+	if version >= 15 {
+		return r.ReplicaState.ID
+	}
+	return r.ReplicaID
+}
+
 // buildFetch reads every requested partition once and returns the response,
 // the number of record bytes in it and the partitions it could read.
 func buildFetch(env *Env, req *Request, r *kmsg.FetchRequest) (*FetchReply, int, []*partition.Partition) {
+	replica := replicaOf(req.Version, r)
 	resp := &FetchReply{FetchResponse: r.ResponseKind().(*kmsg.FetchResponse)}
 	maxBytes := math.MaxInt32
 	if req.Version >= 3 {
@@ -154,7 +155,13 @@ func buildFetch(env *Env, req *Request, r *kmsg.FetchRequest) (*FetchReply, int,
 			}
 			parts = append(parts, p)
 			budget := min(int(max(fp.PartitionMaxBytes, 0)), maxBytes-total)
-			rec, n := readPartition(req, p, fp.FetchOffset, budget, minOneBatch, &rp)
+			var rec log.ReadResult
+			var n int
+			if replica >= 0 {
+				rec, n = readForFollower(env, req, p, replica, fp.FetchOffset, budget, &rp)
+			} else {
+				rec, n = readPartition(req, p, fp.FetchOffset, budget, minOneBatch, &rp)
+			}
 			resp.records = append(resp.records, rec)
 			if n > 0 {
 				minOneBatch = false
@@ -206,4 +213,30 @@ func readPartition(req *Request, p *partition.Partition, offset int64, budget in
 	}
 	rp.RecordBatches = converted
 	return log.ReadResult{}, len(converted)
+}
+
+// readForFollower serves a follower's fetch: it records the follower's
+// position (its fetch offset is its log end), which may advance the high
+// watermark, and returns records up to the log end, not the high watermark.
+func readForFollower(env *Env, req *Request, p *partition.Partition, replica int32, offset int64, budget int, rp *kmsg.FetchResponseTopicPartition) (log.ReadResult, int) {
+	err := p.FollowerFetched(replica, offset, env.Clock())
+	rp.HighWatermark = p.HighWatermark()
+	rp.LastStableOffset = rp.HighWatermark
+	rp.LogStartOffset = p.Log().StartOffset()
+	if err != nil {
+		rp.ErrorCode = errorCode(err)
+		return log.ReadResult{}, 0
+	}
+	info, err := p.ReadForFollower(offset, max(budget, 1))
+	if err != nil {
+		rp.ErrorCode = errorCode(err)
+		if !errors.Is(err, log.ErrOffsetOutOfRange) {
+			req.Log.Warn("follower fetch read failed", "partition", p.ID.String(), "replica", replica, "offset", offset, "err", err)
+		}
+		return log.ReadResult{}, 0
+	}
+	rp.HighWatermark = info.HighWatermark
+	rp.LastStableOffset = info.LastStable
+	rp.LogStartOffset = info.LogStartOffset
+	return info.Records, info.Records.Size
 }

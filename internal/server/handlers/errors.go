@@ -31,7 +31,11 @@ func errorCode(err error) int16 {
 		return kerr.InvalidTimestamp.Code
 	case errors.Is(err, partition.ErrTransactionalBatch):
 		return kerr.InvalidTxnState.Code
-	case errors.Is(err, partition.ErrNotLeader):
+	case errors.Is(err, partition.ErrNotEnoughReplicas):
+		return kerr.NotEnoughReplicas.Code
+	case errors.Is(err, partition.ErrNotEnoughReplicasAfterAppend):
+		return kerr.NotEnoughReplicasAfterAppend.Code
+	case errors.Is(err, partition.ErrNotLeader), errors.Is(err, partition.ErrNotFollower):
 		return kerr.NotLeaderForPartition.Code
 	case errors.Is(err, partition.ErrUnknownPartition):
 		return kerr.UnknownTopicOrPartition.Code
