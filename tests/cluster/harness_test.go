@@ -270,11 +270,12 @@ func (c *testCluster) waitReady(ids ...int32) {
 	want := c.running()
 	c.eventually(readyTimeout, fmt.Sprintf("nodes %v ready, each listing brokers %v", ids, want), func() error {
 		for _, id := range ids {
-			node := c.node(id)
-			if err := node.exitedError(); err != nil {
+			if err := c.node(id).exitedError(); err != nil {
 				c.t.Fatalf("node %d: %v", id, err)
 			}
-			brokers, err := node.brokerIDs()
+		}
+		for _, id := range ids {
+			brokers, err := c.node(id).brokerIDs()
 			if err != nil {
 				return fmt.Errorf("node %d: %w", id, err)
 			}
