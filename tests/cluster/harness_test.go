@@ -510,8 +510,9 @@ func (n *testNode) request(request kmsg.Request, opts ...kgo.Opt) (kmsg.Response
 // metadata asks this node for the cluster's metadata (topics nil: all).
 func (n *testNode) metadata(topics ...string) (*kmsg.MetadataResponse, error) {
 	request := kmsg.NewPtrMetadataRequest()
+	request.AllowAutoTopicCreation = false // describing must not create
 	if len(topics) == 0 {
-		request.Topics = nil
+		request.Topics = nil // all topics
 	}
 	for _, topic := range topics {
 		requestTopic := kmsg.NewMetadataRequestTopic()
