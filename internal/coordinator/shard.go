@@ -1,6 +1,7 @@
 package coordinator
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -38,10 +39,21 @@ type Shard[S StateMachine] struct {
 	events chan func()
 	stop   chan struct{}
 	done   chan struct{}
+	ctx    context.Context // cancelled by Stop
+	cancel context.CancelFunc
 
 	// Owned by the loop goroutine.
 	timers   map[string]*timerEntry
 	timerSeq uint64
+
+	// Writes waiting for replication, in write order; one goroutine waits
+	// for them so the loop never blocks on followers.
+	waits struct {
+		sync.Mutex
+		queue  []pendingWrite
+		signal chan struct{}
+		closed bool
+	}
 
 	mu struct {
 		sync.Mutex
@@ -49,6 +61,16 @@ type Shard[S StateMachine] struct {
 		stopped bool
 	}
 }
+
+// pendingWrite is an appended write waiting for the in-sync replicas.
+type pendingWrite struct {
+	lastOffset int64
+	after      func(error)
+}
+
+// replicationTimeout bounds the wait for a write to reach the in-sync
+// replicas (Kafka's offsets.commit.timeout.ms).
+const replicationTimeout = 5 * time.Second
 
 type timerEntry struct {
 	seq   uint64
@@ -68,7 +90,10 @@ func StartShard[S StateMachine](p *partition.Partition, sm S, clock func() time.
 		done:   make(chan struct{}),
 		timers: map[string]*timerEntry{},
 	}
+	s.waits.signal = make(chan struct{}, 1)
+	s.ctx, s.cancel = context.WithCancel(context.Background())
 	go s.run()
+	go s.waitReplicated()
 	return s
 }
 
@@ -111,6 +136,7 @@ func (s *Shard[S]) Stop() {
 	s.mu.stopped = true
 	s.mu.Unlock()
 	close(s.stop)
+	s.cancel()
 	<-s.done
 }
 
@@ -146,11 +172,14 @@ func (s *Shard[S]) run() {
 // machine, in offset order.
 func (s *Shard[S]) load() error {
 	start := time.Now()
+	// Load to the log end, not the high watermark: right after a failover
+	// the new leader's high watermark lags, and as leader its log is the
+	// one that counts.
 	offset := s.part.Log().StartOffset()
-	hw := s.part.HighWatermark()
+	end := s.part.Log().EndOffset()
 	n := 0
-	for offset < hw {
-		info, err := s.part.Read(offset, 1<<20, true)
+	for offset < end {
+		info, err := s.part.ReadForFollower(offset, 1<<20)
 		if err != nil {
 			return fmt.Errorf("reading %s at %d: %w", s.part.ID, offset, err)
 		}
@@ -191,14 +220,73 @@ func (s *Shard[S]) load() error {
 // Now implements Context.
 func (s *Shard[S]) Now() time.Time { return s.clock() }
 
-// Write implements Context: the records go to the partition as one batch;
-// after runs on the loop once the append is done.
+// Write implements Context: the records go to the partition as one batch
+// (acks=all: min.insync.replicas applies); after runs on the loop once the
+// in-sync replicas have them (the high watermark passed them) or the write
+// failed.
 func (s *Shard[S]) Write(records []Record, after func(error)) {
-	err := s.append(records)
-	// Run after as its own event, so that state machines see the same
-	// order whether an append completes at once or later (replication).
-	if qerr := s.enqueueInternal(func() { after(err) }); qerr != nil {
-		after(qerr)
+	last, err := s.append(records)
+	if err != nil || last < 0 {
+		// Run after as its own event, so that state machines see the
+		// same order whether a write completes at once or later.
+		if qerr := s.enqueueInternal(func() { after(err) }); qerr != nil {
+			after(qerr)
+		}
+		return
+	}
+	s.waits.Lock()
+	if s.waits.closed {
+		s.waits.Unlock()
+		after(ErrNotCoordinator)
+		return
+	}
+	s.waits.queue = append(s.waits.queue, pendingWrite{lastOffset: last, after: after})
+	s.waits.Unlock()
+	select {
+	case s.waits.signal <- struct{}{}:
+	default:
+	}
+}
+
+// waitReplicated waits, in write order, for each appended write to reach
+// the in-sync replicas and hands its callback back to the loop.
+func (s *Shard[S]) waitReplicated() {
+	for {
+		s.waits.Lock()
+		if len(s.waits.queue) == 0 {
+			closed := s.waits.closed
+			s.waits.Unlock()
+			if closed {
+				return
+			}
+			select {
+			case <-s.waits.signal:
+			case <-s.stop:
+				s.waits.Lock()
+				s.waits.closed = true
+				s.waits.Unlock()
+			}
+			continue
+		}
+		w := s.waits.queue[0]
+		s.waits.queue = s.waits.queue[1:]
+		s.waits.Unlock()
+		ctx, cancel := context.WithTimeout(s.ctx, replicationTimeout)
+		err := s.part.WaitReplicated(ctx, w.lastOffset)
+		cancel()
+		if errors.Is(err, partition.ErrNotLeader) || (err != nil && s.isStopping()) {
+			err = ErrNotCoordinator
+		}
+		s.enqueueTimer(func() { w.after(err) })
+	}
+}
+
+func (s *Shard[S]) isStopping() bool {
+	select {
+	case <-s.stop:
+		return true
+	default:
+		return false
 	}
 }
 
@@ -217,9 +305,9 @@ func (s *Shard[S]) enqueueInternal(ev func()) error {
 	return nil
 }
 
-func (s *Shard[S]) append(records []Record) error {
+func (s *Shard[S]) append(records []Record) (int64, error) {
 	if len(records) == 0 {
-		return nil
+		return -1, nil
 	}
 	now := s.clock().UnixMilli()
 	h := record.Header{
@@ -232,13 +320,13 @@ func (s *Shard[S]) append(records []Record) error {
 	}
 	batch, err := record.BuildBatch(h, recs, record.CompressionNone)
 	if err != nil {
-		return err
+		return -1, err
 	}
-	_, err = s.part.AppendRecords(batch)
+	res, err := s.part.AppendRecordsAcks(batch, -1)
 	if errors.Is(err, partition.ErrNotLeader) {
-		return ErrNotCoordinator
+		return -1, ErrNotCoordinator
 	}
-	return err
+	return res.LastOffset, err
 }
 
 // Schedule implements Context.

@@ -135,7 +135,9 @@ func TestConsumerGroupSurvivesBrokerFailure(t *testing.T) {
 			}
 			next = found
 		}
-		offsets, err := c.committedOffsets(admin, group, topic)
+		// A fresh client: a long-lived one may keep dialing the dead
+		// coordinator it cached.
+		offsets, err := c.committedOffsets(c.admin(), group, topic)
 		if err != nil {
 			return err
 		}
@@ -157,7 +159,7 @@ func TestConsumerGroupSurvivesBrokerFailure(t *testing.T) {
 	if err := member.client.CommitUncommittedOffsets(testContext(t, clientTimeout)); err != nil {
 		t.Fatalf("commit after the failure: %v", err)
 	}
-	committed, err = c.committedOffsets(admin, group, topic)
+	committed, err = c.committedOffsets(c.admin(), group, topic)
 	if err != nil {
 		t.Fatalf("committed offsets after the failure: %v", err)
 	}

@@ -33,8 +33,16 @@ func testContext(t *testing.T, timeout time.Duration) context.Context {
 // test's end.
 func (c *testCluster) client(opts ...kgo.Opt) *kgo.Client {
 	c.t.Helper()
+	// Seed with running nodes only: a client that starts on a dead seed
+	// may spend its retries dialing it.
+	var running []int32
+	for _, id := range c.ids() {
+		if c.node(id).isRunning() {
+			running = append(running, id)
+		}
+	}
 	client, err := kgo.NewClient(append([]kgo.Opt{
-		kgo.SeedBrokers(c.addrs()...),
+		kgo.SeedBrokers(c.addrs(running...)...),
 		kgo.DialTimeout(2 * time.Second),
 	}, opts...)...)
 	if err != nil {
@@ -287,7 +295,16 @@ func (c *testCluster) rawProduce(id int32, topic string, partition int32, acks i
 	requestPartition.Records = recordBatch(values...)
 	requestTopic.Partitions = append(requestTopic.Partitions, requestPartition)
 	request.Topics = append(request.Topics, requestTopic)
-	response, err := c.node(id).request(request)
+	// kgo rewrites a raw ProduceRequest's acks to the client's configured
+	// acks, so the client is configured with the wanted ones.
+	var opts []kgo.Opt
+	switch acks {
+	case 1:
+		opts = append(opts, kgo.RequiredAcks(kgo.LeaderAck()), kgo.DisableIdempotentWrite())
+	case 0:
+		opts = append(opts, kgo.RequiredAcks(kgo.NoAck()), kgo.DisableIdempotentWrite())
+	}
+	response, err := c.node(id).request(request, opts...)
 	if err != nil {
 		return fmt.Errorf("produce to node %d: %w", id, err)
 	}

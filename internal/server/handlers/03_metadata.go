@@ -25,6 +25,11 @@ func handleMetadata(env *Env, req *Request, respond Responder) {
 	allTopics := r.Topics == nil || (req.Version == 0 && len(r.Topics) == 0)
 	autoCreate := env.Config.AutoCreateTopics && (req.Version < 4 || r.AllowAutoTopicCreation)
 
+	// Topics this request creates are answered LEADER_NOT_AVAILABLE, as
+	// Kafka does: the other brokers learn of them a moment later, and a
+	// client that produced at once could reach a leader that does not
+	// know yet. Its next metadata refresh gets the partitions.
+	created := map[string]bool{}
 	if !allTopics {
 		var missing []string
 		for _, t := range r.Topics {
@@ -33,7 +38,9 @@ func handleMetadata(env *Env, req *Request, respond Responder) {
 			}
 		}
 		if len(missing) > 0 {
-			autoCreateTopics(env, req.Ctx, missing)
+			for _, name := range autoCreateTopics(env, req.Ctx, missing) {
+				created[name] = true
+			}
 			img = env.Image()
 		}
 	}
@@ -59,6 +66,16 @@ func handleMetadata(env *Env, req *Request, respond Responder) {
 				ti = img.Topics[*t.Topic]
 			case req.Version >= 10:
 				ti = img.TopicsByID[t.TopicID]
+			}
+			if t.Topic != nil && created[*t.Topic] {
+				rt := kmsg.NewMetadataResponseTopic()
+				rt.Topic = t.Topic
+				rt.ErrorCode = kerr.LeaderNotAvailable.Code
+				if ti != nil {
+					rt.TopicID = ti.ID
+				}
+				resp.Topics = append(resp.Topics, rt)
+				continue
 			}
 			if ti == nil {
 				rt := kmsg.NewMetadataResponseTopic()
@@ -90,20 +107,25 @@ const (
 	allTopicOperations   = 1<<2 | 1<<3 | 1<<4 | 1<<5 | 1<<6 | 1<<8 | 1<<10 | 1<<11
 )
 
-func autoCreateTopics(env *Env, ctx context.Context, names []string) {
+// autoCreateTopics creates topics with the broker defaults and returns the
+// ones it created.
+func autoCreateTopics(env *Env, ctx context.Context, names []string) []string {
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	reqs := make([]controller.CreateTopic, 0, len(names))
 	for _, n := range names {
 		reqs = append(reqs, controller.CreateTopic{Name: n, NumPartitions: -1, ReplicationFactor: -1})
 	}
+	var created []string
 	for _, res := range createTopics(env, ctx, reqs) {
 		if res.ErrorCode != 0 && res.ErrorCode != kerr.TopicAlreadyExists.Code {
 			env.Log.Warn("auto-creating topic failed", "topic", res.Name, "code", res.ErrorCode, "message", res.ErrorMessage)
 		} else if res.ErrorCode == 0 {
 			env.Log.Info("auto-created topic", "topic", res.Name)
+			created = append(created, res.Name)
 		}
 	}
+	return created
 }
 
 func fillBrokers(resp *kmsg.MetadataResponse, img *metadata.Image, listener string) {
