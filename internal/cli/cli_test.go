@@ -220,7 +220,7 @@ func TestConsumeGroupCommits(t *testing.T) {
 func TestCluster(t *testing.T) {
 	addr := startCluster(t, 1)
 	host, port, _ := strings.Cut(addr, ":")
-	want := "Cluster ID: kfake\nController: 0\nBrokers: 1\n\tId: 0\tHost: " + host + ":" + port + "\tRack: krack\n"
+	want := "Cluster ID: kfake\nController: 0\nBrokers: 1\n\tId: 0\tHost: " + host + ":" + port + "\tRack: krack\nUnder-replicated partitions: 0\n"
 	if got := mustRun(t, "", "cluster", "-b", addr); got != want {
 		t.Fatalf("cluster %q want %q", got, want)
 	}

@@ -26,7 +26,12 @@ func runCluster(e *env, args []string) error {
 	if err != nil {
 		return fmt.Errorf("fetching cluster metadata: %w", err)
 	}
+	topics, err := admin.ListTopicsWithInternal(ctx)
+	if err != nil {
+		return fmt.Errorf("fetching topic metadata: %w", err)
+	}
 	writeClusterMetadata(e.stdout, metadata)
+	fmt.Fprintf(e.stdout, "Under-replicated partitions: %d\n", underReplicatedCount(topics))
 	if !*versions {
 		return nil
 	}
@@ -37,7 +42,22 @@ func runCluster(e *env, args []string) error {
 	return writeApiVersions(e.stdout, brokerVersions.Sorted())
 }
 
-// writeClusterMetadata prints the cluster id, controller and brokers.
+// underReplicatedCount counts the partitions whose ISR is smaller than
+// their replica set.
+func underReplicatedCount(topics kadm.TopicDetails) int {
+	count := 0
+	for _, topic := range topics {
+		for _, p := range topic.Partitions {
+			if len(p.ISR) < len(p.Replicas) {
+				count++
+			}
+		}
+	}
+	return count
+}
+
+// writeClusterMetadata prints the cluster id, the controller (on Samsa the
+// active controller: the metadata quorum's Raft leader) and the brokers.
 func writeClusterMetadata(w io.Writer, metadata kadm.Metadata) {
 	fmt.Fprintf(w, "Cluster ID: %s\n", metadata.Cluster)
 	fmt.Fprintf(w, "Controller: %d\n", metadata.Controller)

@@ -19,11 +19,13 @@ var ErrTopicNotFound = errors.New("topic does not exist")
 
 func runTopic(e *env, args []string) error {
 	return dispatch(e, "topic", args, map[string]func(*env, []string) error{
-		"create":   runTopicCreate,
-		"list":     runTopicList,
-		"describe": runTopicDescribe,
-		"alter":    runTopicAlter,
-		"delete":   runTopicDelete,
+		"create":        runTopicCreate,
+		"list":          runTopicList,
+		"describe":      runTopicDescribe,
+		"alter":         runTopicAlter,
+		"delete":        runTopicDelete,
+		"reassign":      runTopicReassign,
+		"elect-leaders": runTopicElectLeaders,
 	})
 }
 
@@ -97,9 +99,10 @@ func runTopicList(e *env, args []string) error {
 }
 
 func runTopicDescribe(e *env, args []string) error {
-	fs := newFlagSet(e, "topic describe", "topic describe [--topic T] [--exclude-internal]")
+	fs := newFlagSet(e, "topic describe", "topic describe [--topic T] [--exclude-internal] [--under-replicated-partitions]")
 	topic := fs.String("topic", "", "topic to describe (default: all)")
 	excludeInternal := fs.Bool("exclude-internal", false, "omit internal topics")
+	underReplicated := fs.Bool("under-replicated-partitions", false, "only list partitions whose ISR is smaller than their replica set (no topic lines)")
 	if err := fs.parse(args); err != nil {
 		return err
 	}
@@ -133,6 +136,14 @@ func runTopicDescribe(e *env, args []string) error {
 	if len(names) == 0 {
 		return nil
 	}
+	if *underReplicated {
+		for _, name := range names {
+			if err := writeUnderReplicated(e.stdout, details[name]); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
 	configs, err := admin.DescribeTopicConfigs(ctx, names...)
 	if err != nil {
 		return fmt.Errorf("describing topic configs: %w", err)
@@ -158,14 +169,33 @@ func writeTopicDescription(w io.Writer, detail kadm.TopicDetail, configs kadm.Re
 	fmt.Fprintf(w, "Topic: %s\tTopicId: %s\tPartitionCount: %d\tReplicationFactor: %d\tConfigs: %s\n",
 		detail.Topic, formatTopicID(detail.ID), len(partitions), replication, nonDefaultConfigs(configs, detail.Topic))
 	for _, p := range partitions {
-		leader := strconv.Itoa(int(p.Leader))
-		if p.Leader < 0 {
-			leader = "none"
-		}
-		fmt.Fprintf(w, "\tTopic: %s\tPartition: %d\tLeader: %s\tReplicas: %s\tIsr: %s\n",
-			detail.Topic, p.Partition, leader, joinInt32s(p.Replicas), joinInt32s(p.ISR))
+		writePartitionLine(w, detail.Topic, p)
 	}
 	return nil
+}
+
+// writeUnderReplicated prints, as kafka-topics.sh --describe
+// --under-replicated-partitions does, only the partition lines of
+// partitions whose ISR is smaller than their replica set.
+func writeUnderReplicated(w io.Writer, detail kadm.TopicDetail) error {
+	if detail.Err != nil {
+		return fmt.Errorf("describing topic %s: %w", detail.Topic, detail.Err)
+	}
+	for _, p := range detail.Partitions.Sorted() {
+		if len(p.ISR) < len(p.Replicas) {
+			writePartitionLine(w, detail.Topic, p)
+		}
+	}
+	return nil
+}
+
+func writePartitionLine(w io.Writer, topic string, p kadm.PartitionDetail) {
+	leader := strconv.Itoa(int(p.Leader))
+	if p.Leader < 0 {
+		leader = "none"
+	}
+	fmt.Fprintf(w, "\tTopic: %s\tPartition: %d\tLeader: %s\tReplicas: %s\tIsr: %s\n",
+		topic, p.Partition, leader, joinInt32s(p.Replicas), joinInt32s(p.ISR))
 }
 
 // formatTopicID renders a topic ID as Kafka's Uuid.toString does: URL-safe

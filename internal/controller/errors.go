@@ -31,6 +31,12 @@ var (
 	ErrPreferredLeaderNotAvailable = errors.New("preferred leader not available")
 	// ErrEligibleLeadersNotAvailable: no replica can become leader.
 	ErrEligibleLeadersNotAvailable = errors.New("no eligible leader available")
+	// ErrInvalidReplicaAssignment: a reassignment target that is empty,
+	// names a broker twice, or names an unregistered or fenced broker.
+	ErrInvalidReplicaAssignment = errors.New("invalid replica assignment")
+	// ErrNoReassignmentInProgress: a cancellation for a partition that is
+	// not being reassigned.
+	ErrNoReassignmentInProgress = errors.New("no partition reassignment in progress")
 )
 
 // KafkaError maps an error of this package to its Kafka error (nil for nil).
@@ -50,6 +56,8 @@ func KafkaError(err error) *kerr.Error {
 		{ErrElectionNotNeeded, kerr.ElectionNotNeeded},
 		{ErrPreferredLeaderNotAvailable, kerr.PreferredLeaderNotAvailable},
 		{ErrEligibleLeadersNotAvailable, kerr.EligibleLeadersNotAvailable},
+		{ErrInvalidReplicaAssignment, kerr.InvalidReplicaAssignment},
+		{ErrNoReassignmentInProgress, kerr.NoReassignmentInProgress},
 		{ErrInvalidRequest, kerr.InvalidRequest},
 	}
 	if err == nil {

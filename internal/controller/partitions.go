@@ -56,13 +56,20 @@ func (c *Controller) AlterPartition(ctx context.Context, request AlterPartitionR
 	if slices.Equal(request.NewISR, partition.ISR) {
 		return *partition, nil
 	}
-	record := partitionChange(topic, partition, partition.Leader, request.NewISR)
-	if err := c.propose(ctx, []metadata.Record{record}); err != nil {
+	state := stateOf(partition)
+	state.isr = request.NewISR
+	completeReassignment(image, &state) // Kafka checks on every ISR change
+	if err := c.propose(ctx, []metadata.Record{changeTo(topic, partition, state)}); err != nil {
 		return *partition, err
 	}
 	_, updated, err := lookupPartition(c.Image(), topic.ID, request.Partition)
 	if err != nil {
 		return metadata.PartitionImage{}, err
+	}
+	if updated.Leader != request.BrokerID {
+		// Only a completed reassignment moves the leader here; the old
+		// leader learns its new role from the metadata, as in Kafka.
+		return *updated, fmt.Errorf("%w: a completed reassignment moved the leader to %d", ErrNotLeader, updated.Leader)
 	}
 	return *updated, nil
 }

@@ -148,6 +148,7 @@ func (current *builder) setPartition(record PartitionRecord) error {
 	partition := PartitionImage{
 		Partition: record.Partition, Replicas: slices.Clone(record.Replicas), ISR: slices.Clone(record.ISR),
 		Leader: record.Leader, LeaderEpoch: record.LeaderEpoch, PartitionEpoch: record.PartitionEpoch,
+		AddingReplicas: cloneOrNil(record.AddingReplicas), RemovingReplicas: cloneOrNil(record.RemovingReplicas),
 	}
 	if int(record.Partition) == len(topic.Partitions) {
 		topic.Partitions = append(topic.Partitions, partition)
@@ -175,6 +176,12 @@ func (current *builder) changePartition(record PartitionChange) error {
 	}
 	if record.Replicas != nil {
 		partition.Replicas = slices.Clone(record.Replicas)
+	}
+	if record.AddingReplicas != nil {
+		partition.AddingReplicas = cloneOrNil(record.AddingReplicas)
+	}
+	if record.RemovingReplicas != nil {
+		partition.RemovingReplicas = cloneOrNil(record.RemovingReplicas)
 	}
 	partition.PartitionEpoch++
 	return nil
@@ -230,4 +237,13 @@ func setOrDelete(configs map[string]string, key string, value *string) {
 	} else {
 		configs[key] = *value
 	}
+}
+
+// cloneOrNil copies ids, returning nil for an empty list so that images
+// compare and encode the same whichever way "none" was written.
+func cloneOrNil(ids []int32) []int32 {
+	if len(ids) == 0 {
+		return nil
+	}
+	return slices.Clone(ids)
 }

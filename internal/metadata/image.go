@@ -29,6 +29,16 @@ type PartitionImage struct {
 	Leader         int32 // -1 = none
 	LeaderEpoch    int32
 	PartitionEpoch int32
+	// AddingReplicas and RemovingReplicas describe a reassignment in
+	// progress (KIP-455): Replicas is then the target set followed by the
+	// replicas being removed. Both are empty when none is in progress.
+	AddingReplicas   []int32 `json:",omitempty"`
+	RemovingReplicas []int32 `json:",omitempty"`
+}
+
+// Reassigning reports whether a reassignment of the partition is in progress.
+func (partition *PartitionImage) Reassigning() bool {
+	return len(partition.AddingReplicas) > 0 || len(partition.RemovingReplicas) > 0
 }
 
 // TopicImage is the state of one topic. Partitions[i] is partition i.

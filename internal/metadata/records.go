@@ -68,16 +68,24 @@ type PartitionRecord struct {
 	Leader         int32
 	LeaderEpoch    int32
 	PartitionEpoch int32
+	// AddingReplicas and RemovingReplicas: see PartitionImage.
+	AddingReplicas   []int32 `json:",omitempty"`
+	RemovingReplicas []int32 `json:",omitempty"`
 }
 
 // PartitionChange changes some fields of a partition; nil fields are kept.
 // A leader change bumps the leader epoch; any change bumps the partition epoch.
+// AddingReplicas and RemovingReplicas follow the same rule: nil keeps them,
+// an empty (non-nil) slice clears them, which the JSON encoding preserves
+// ([] versus null).
 type PartitionChange struct {
-	TopicID   UUID
-	Partition int32
-	Leader    *int32
-	ISR       []int32 // nil = unchanged
-	Replicas  []int32 // nil = unchanged
+	TopicID          UUID
+	Partition        int32
+	Leader           *int32
+	ISR              []int32 // nil = unchanged
+	Replicas         []int32 // nil = unchanged
+	AddingReplicas   []int32 // nil = unchanged, empty = none
+	RemovingReplicas []int32 // nil = unchanged, empty = none
 }
 
 // RemoveTopic deletes a topic and its configs.
