@@ -69,6 +69,9 @@ func Start(ctx context.Context, cfg *config.Broker, logger *slog.Logger) (*Broke
 		DataDir: filepath.Join(metaDir, "__cluster_metadata-0"),
 		Broker:  cfg,
 		Logger:  logger.With("component", "controller"),
+
+		LeaderImbalanceCheckInterval: time.Duration(cfg.Int64("leader.imbalance.check.interval.seconds")) * time.Second,
+		LeaderImbalancePercentage:    int(cfg.Int64("leader.imbalance.per.broker.percentage")),
 	})
 	if err != nil {
 		parts.Close()

@@ -118,6 +118,8 @@ var brokerDefinitions = []Definition{
 	{Name: "broker.session.timeout.ms", Type: typeInt, Default: "9000", Validate: atLeast(1), Doc: "A broker that sends no heartbeat to the active controller for this long is fenced."},
 	{Name: "broker.heartbeat.interval.ms", Type: typeInt, Default: "2000", Validate: atLeast(1), Doc: "Interval between a broker's heartbeats to the active controller."},
 	{Name: "auto.leader.rebalance.enable", Type: typeBoolean, Default: "true", Doc: "Move leadership back to preferred replicas."},
+	{Name: "leader.imbalance.check.interval.seconds", Type: typeLong, Default: "300", Validate: atLeast(1), Doc: "How often the active controller checks for leader imbalance."},
+	{Name: "leader.imbalance.per.broker.percentage", Type: typeInt, Default: "10", Validate: atLeast(0), Doc: "Share of a broker's preferred partitions led elsewhere above which leadership is moved back."},
 	{Name: "request.timeout.ms", Type: typeInt, Default: "30000", Doc: "Internal request timeout."},
 	{Name: "sasl.enabled.mechanisms", Type: typeList, Default: "GSSAPI", Dynamic: true, Doc: "Enabled SASL mechanisms."},
 	{Name: "ssl.keystore.password", Type: typePass, NoDefault: true, Sensitive: true, Dynamic: true, Doc: "Keystore password (unused)."},
