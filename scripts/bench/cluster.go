@@ -50,6 +50,7 @@ type localNode struct {
 	logPath        string
 	args           []string
 	runs           []*nodeRun
+	killed         bool        // the current run was stopped on purpose
 	probe          *kgo.Client // Metadata requests to this node only
 }
 
@@ -57,6 +58,10 @@ type localNode struct {
 type nodeRun struct {
 	cmd    *exec.Cmd
 	exited chan struct{}
+	// peakRSS is VmHWM read just before the cluster killed the process. The
+	// reaped rusage's maxrss is no substitute: Linux carries the parent's
+	// high-water mark across the vfork and exec into it.
+	peakRSS float64
 }
 
 // startLocalCluster launches count nodes with fresh data dirs, plus extra
@@ -179,6 +184,7 @@ func (c *localCluster) launch(id int32) error {
 		close(run.exited)
 	}()
 	node.runs = append(node.runs, run)
+	node.killed = false
 	return nil
 }
 
@@ -215,6 +221,8 @@ func (c *localCluster) kill(id int32) error {
 	if run == nil {
 		return fmt.Errorf("node %d is not running", id)
 	}
+	c.node(id).killed = true
+	run.peakRSS, _ = processPeakRSSMiB(run.cmd.Process.Pid)
 	if err := run.cmd.Process.Kill(); err != nil {
 		return fmt.Errorf("killing node %d: %w", id, err)
 	}
@@ -289,18 +297,15 @@ func (c *localCluster) cpuSeconds() float64 {
 	return total
 }
 
-// peakRSSMiB is the largest peak resident set of any process the cluster
-// ran.
+// peakRSSMiB is the largest peak resident set (VmHWM) of any process the
+// cluster ran: now for running ones, at their kill for the others.
 func (c *localCluster) peakRSSMiB() float64 {
 	peak := 0.0
 	for _, node := range c.nodes {
 		for _, run := range node.runs {
-			var rss float64
+			rss := run.peakRSS
 			select {
 			case <-run.exited:
-				if usage, ok := run.cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
-					rss = float64(usage.Maxrss) / 1024 // KiB on Linux
-				}
 			default:
 				rss, _ = processPeakRSSMiB(run.cmd.Process.Pid)
 			}
@@ -332,17 +337,27 @@ func (c *localCluster) metadata(ctx context.Context, id int32, topics ...string)
 	return response.(*kmsg.MetadataResponse), nil
 }
 
+// expected returns the ids of the nodes launched and not killed since.
+func (c *localCluster) expected() []int32 {
+	var ids []int32
+	for _, node := range c.nodes {
+		if len(node.runs) > 0 && !node.killed {
+			ids = append(ids, node.id)
+		}
+	}
+	return ids
+}
+
 // eventually polls check until it returns nil, a node the cluster did not
-// stop exits, or the ready timeout passes.
+// kill exits, or the ready timeout passes.
 func (c *localCluster) eventually(what string, check func() error) error {
-	expected := c.running()
 	deadline := time.Now().Add(c.ready)
 	for {
 		err := check()
 		if err == nil {
 			return nil
 		}
-		if now := c.running(); !slices.Equal(now, expected) {
+		if now, expected := c.running(), c.expected(); !slices.Equal(now, expected) {
 			return fmt.Errorf("%s: %w (running %v, expected %v)", what, errBrokerExited, now, expected)
 		}
 		if !time.Now().Before(deadline) {
@@ -355,7 +370,7 @@ func (c *localCluster) eventually(what string, check func() error) error {
 // waitBrokers waits until every running node's Metadata lists exactly the
 // running nodes as brokers.
 func (c *localCluster) waitBrokers() error {
-	want := c.running()
+	want := c.expected()
 	return c.eventually(fmt.Sprintf("every node listing brokers %v", want), func() error {
 		for _, id := range want {
 			response, err := c.metadata(context.Background(), id)

@@ -217,7 +217,11 @@ func runClusterWorkload(o options, target clusterTarget, w clusterWorkload) (map
 		return cells, []string{fmt.Sprintf("%s unavailable for %s: %v", target.column, w.name, err)}
 	}
 	defer cluster.stop()
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
+	limit := o.workloadLimit
+	if limit <= 0 {
+		limit = 20 * time.Minute
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), limit)
 	defer cancel()
 	rec := newRecorder(cluster)
 	err = w.run(ctx, clusterEnv{cluster: cluster, target: target, repeats: max(o.repeats, 1)}, rec)

@@ -36,6 +36,8 @@ type options struct {
 	cluster   bool
 	// repeats is how many times --cluster repeats throughput and failover.
 	repeats int
+	// workloadLimit bounds each --cluster workload on one deployment.
+	workloadLimit time.Duration
 }
 
 func main() {
@@ -49,6 +51,7 @@ func main() {
 	flag.DurationVar(&o.heartbeat, "group-heartbeat", groupHeartbeat, "heartbeat interval of the group members (--groups)")
 	flag.BoolVar(&o.cluster, "cluster", false, "run Samsa as a three-node cluster against one node, with failover times")
 	flag.IntVar(&o.repeats, "repeats", 3, "runs per throughput and failover figure (--cluster)")
+	flag.DurationVar(&o.workloadLimit, "workload-timeout", 20*time.Minute, "bound on each workload on one deployment (--cluster)")
 	flag.Parse()
 	if err := run(o); err != nil {
 		fmt.Fprintf(os.Stderr, "bench: %v\n", err)
