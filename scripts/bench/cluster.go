@@ -215,19 +215,21 @@ func (n *localNode) current() *nodeRun {
 
 func (n *localNode) running() bool { return n.current() != nil }
 
-// kill sends SIGKILL to node id and waits until it is reaped.
-func (c *localCluster) kill(id int32) error {
+// kill sends SIGKILL to node id and waits until it is reaped; it returns
+// when the signal was sent and when the process was reaped.
+func (c *localCluster) kill(id int32) (signaled, reaped time.Time, err error) {
 	run := c.node(id).current()
 	if run == nil {
-		return fmt.Errorf("node %d is not running", id)
+		return signaled, reaped, fmt.Errorf("node %d is not running", id)
 	}
 	c.node(id).killed = true
 	run.peakRSS, _ = processPeakRSSMiB(run.cmd.Process.Pid)
+	signaled = time.Now()
 	if err := run.cmd.Process.Kill(); err != nil {
-		return fmt.Errorf("killing node %d: %w", id, err)
+		return signaled, reaped, fmt.Errorf("killing node %d: %w", id, err)
 	}
 	<-run.exited
-	return nil
+	return signaled, time.Now(), nil
 }
 
 // stop stops every node by pid (SIGTERM, SIGKILL after a grace period),

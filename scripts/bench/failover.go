@@ -86,10 +86,13 @@ func failoverOnce(ctx context.Context, env clusterEnv, topic string) (failoverRe
 	if err := producer.waitAcks(failoverWarmAcks, failoverLimit); err != nil {
 		return result, err
 	}
-	killedAt := producer.markKill()
-	if err := c.kill(result.victim); err != nil {
+	killedAt, reapedAt, err := c.kill(result.victim)
+	if err != nil {
 		return result, err
 	}
+	// Only a record sent once the old leader is reaped is surely
+	// acknowledged by another broker.
+	producer.markKill(reapedAt)
 	var elected time.Time
 	var electedErr error
 	var poller sync.WaitGroup
@@ -131,7 +134,8 @@ func waitNewLeader(ctx context.Context, c *localCluster, topic string, victim in
 
 // ackProducer produces one record at a time (ProduceSync, acks=all,
 // idempotent) to partition 0 in a loop, and notes the ack time of the first
-// record sent after the kill: the old leader cannot have acknowledged it.
+// record sent after the old leader was reaped: it cannot have acknowledged
+// it.
 type ackProducer struct {
 	client   *kgo.Client
 	cancel   context.CancelFunc
@@ -195,12 +199,12 @@ func (p *ackProducer) loop(ctx context.Context) {
 	}
 }
 
-// markKill records the kill time (now) and returns it.
-func (p *ackProducer) markKill() time.Time {
+// markKill records when the old leader was gone: the first ack counted is
+// that of a record sent at or after it.
+func (p *ackProducer) markKill(at time.Time) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.mu.killedAt = time.Now()
-	return p.mu.killedAt
+	p.mu.killedAt = at
 }
 
 // waitAcks waits until count records were acknowledged.
