@@ -240,6 +240,8 @@ func (c *localCluster) stop() {
 			_ = run.cmd.Process.Signal(syscall.SIGTERM)
 		}
 	}
+	grace := time.NewTimer(clusterStopGrace) // one grace period for all nodes
+	defer grace.Stop()
 	for _, node := range c.nodes {
 		if len(node.runs) == 0 {
 			continue
@@ -247,7 +249,8 @@ func (c *localCluster) stop() {
 		run := node.runs[len(node.runs)-1]
 		select {
 		case <-run.exited:
-		case <-time.After(clusterStopGrace):
+		case <-grace.C:
+			grace.Reset(0)
 			_ = run.cmd.Process.Kill()
 			<-run.exited
 		}
