@@ -159,7 +159,18 @@ func (b *brokerProcess) stop() {
 
 // cpuSeconds is the process's user+system CPU time from /proc/PID/stat.
 func (b *brokerProcess) cpuSeconds() (float64, error) {
-	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", b.cmd.Process.Pid))
+	return processCPUSeconds(b.cmd.Process.Pid)
+}
+
+// peakRSSMiB is the process's VmHWM in MiB.
+func (b *brokerProcess) peakRSSMiB() (float64, error) {
+	return processPeakRSSMiB(b.cmd.Process.Pid)
+}
+
+// processCPUSeconds is a running process's user+system CPU time from
+// /proc/PID/stat.
+func processCPUSeconds(pid int) (float64, error) {
+	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 	if err != nil {
 		return 0, err
 	}
@@ -182,9 +193,9 @@ func (b *brokerProcess) cpuSeconds() (float64, error) {
 	return (utime + stime) / clockTicks, nil
 }
 
-// peakRSSMiB is the process's VmHWM in MiB.
-func (b *brokerProcess) peakRSSMiB() (float64, error) {
-	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", b.cmd.Process.Pid))
+// processPeakRSSMiB is a running process's VmHWM in MiB.
+func processPeakRSSMiB(pid int) (float64, error) {
+	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
 		return 0, err
 	}

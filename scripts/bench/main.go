@@ -2,10 +2,13 @@
 // internal/cli) against a Samsa broker and against kfake, each in its own
 // process, and prints a markdown comparison with broker CPU and peak RSS.
 // With --groups it runs the consumer-group workloads instead (rebalance
-// times and OffsetCommit throughput, median and min-max of 3 runs).
+// times and OffsetCommit throughput, median and min-max of 3 runs). With
+// --cluster it runs Samsa alone: a local three-node cluster (rf=3) against
+// one node (rf=1), plus leader failover times (see clustertable.go).
 //
 //	go run ./scripts/bench --samsa-bin ./samsa --scale 0.1 --out bench.md
 //	go run ./scripts/bench --groups --samsa-bin ./samsa --out groups.md
+//	go run ./scripts/bench --cluster --samsa-bin ./samsa --out cluster.md
 package main
 
 import (
@@ -30,6 +33,11 @@ type options struct {
 	groups   bool
 	// heartbeat is the group members' heartbeat interval (--groups).
 	heartbeat time.Duration
+	cluster   bool
+	// repeats is how many times --cluster repeats throughput and failover.
+	repeats int
+	// workloadLimit bounds each --cluster workload on one deployment.
+	workloadLimit time.Duration
 }
 
 func main() {
@@ -41,6 +49,9 @@ func main() {
 	flag.DurationVar(&o.ready, "ready-timeout", 30*time.Second, "how long to wait for a broker to answer ApiVersions")
 	flag.BoolVar(&o.groups, "groups", false, "run the consumer-group workloads instead of produce/consume")
 	flag.DurationVar(&o.heartbeat, "group-heartbeat", groupHeartbeat, "heartbeat interval of the group members (--groups)")
+	flag.BoolVar(&o.cluster, "cluster", false, "run Samsa as a three-node cluster against one node, with failover times")
+	flag.IntVar(&o.repeats, "repeats", 3, "runs per throughput and failover figure (--cluster)")
+	flag.DurationVar(&o.workloadLimit, "workload-timeout", 20*time.Minute, "bound on each workload on one deployment (--cluster)")
 	flag.Parse()
 	if err := run(o); err != nil {
 		fmt.Fprintf(os.Stderr, "bench: %v\n", err)
@@ -51,6 +62,13 @@ func main() {
 func run(o options) error {
 	if o.scale <= 0 || o.scale > 1000 {
 		return fmt.Errorf("--scale must be in (0, 1000]")
+	}
+	if o.cluster {
+		table, err := clusterTable(o)
+		if err != nil {
+			return err
+		}
+		return emit(table, o.out)
 	}
 	if o.kfakeBin == "" {
 		built, cleanup, err := buildKfake()
@@ -108,10 +126,15 @@ func run(o options) error {
 	if len(notes) > 0 {
 		table += "\n"
 	}
+	return emit(table, o.out)
+}
+
+// emit prints the table and, with --out, writes it to that file.
+func emit(table, out string) error {
 	fmt.Print(table)
-	if o.out != "" {
-		if err := os.WriteFile(o.out, []byte(table), 0o644); err != nil {
-			return fmt.Errorf("writing %s: %w", o.out, err)
+	if out != "" {
+		if err := os.WriteFile(out, []byte(table), 0o644); err != nil {
+			return fmt.Errorf("writing %s: %w", out, err)
 		}
 	}
 	return nil
