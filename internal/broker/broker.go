@@ -194,7 +194,7 @@ func (b *Broker) applyImage(img *metadata.Image) {
 			})
 		}
 	}
-	b.unfollowBefore(img, as)
+	b.unfollowBefore(as)
 	b.partitions.Apply(as)
 	b.followImage(as)
 	b.syncGroups(img)

@@ -9,7 +9,6 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"samsa/internal/controller"
-	"samsa/internal/metadata"
 	"samsa/internal/partition"
 	"samsa/internal/peer"
 )
@@ -53,7 +52,7 @@ func (b *Broker) followImage(as []partition.Assignment) {
 
 // unfollowBefore stops fetching for replicas that this image makes leaders
 // or removes, before the replica manager changes them.
-func (b *Broker) unfollowBefore(img *metadata.Image, as []partition.Assignment) {
+func (b *Broker) unfollowBefore(as []partition.Assignment) {
 	want := make(map[partition.ID]int32, len(as))
 	for _, a := range as {
 		want[a.ID] = a.Leader
