@@ -88,11 +88,24 @@ func (c *Controller) CreatePartitions(ctx context.Context, requests []CreatePart
 	defer c.write.Unlock()
 	image := c.Image()
 	results := make([]Result, len(requests))
-	var records []metadata.Record
-	var pending []int
 	for index, request := range requests {
 		results[index] = Result{Name: request.Topic, ResourceType: metadata.ResourceTopic}
-		planned, code, message := c.planPartitions(image, request)
+	}
+	c.planAndPropose(ctx, results, validateOnly, func(index int) ([]metadata.Record, *kerr.Error, string) {
+		return c.planPartitions(image, requests[index])
+	})
+	return results
+}
+
+// planAndPropose plans the records of every request (plan(i) for
+// results[i]), records each refusal in its result, and unless validateOnly
+// proposes the records of the accepted ones in one write; a failed write
+// becomes the error of every accepted request.
+func (c *Controller) planAndPropose(ctx context.Context, results []Result, validateOnly bool, plan func(index int) ([]metadata.Record, *kerr.Error, string)) {
+	var records []metadata.Record
+	var pending []int
+	for index := range results {
+		planned, code, message := plan(index)
 		if code != nil {
 			results[index].ErrorCode, results[index].ErrorMessage = code.Code, message
 			continue
@@ -107,7 +120,6 @@ func (c *Controller) CreatePartitions(ctx context.Context, requests []CreatePart
 			results[index].ErrorCode, results[index].ErrorMessage = writeError(err).Code, err.Error()
 		}
 	}
-	return results
 }
 
 func (c *Controller) planPartitions(image *metadata.Image, request CreatePartitions) ([]metadata.Record, *kerr.Error, string) {
@@ -165,25 +177,12 @@ func (c *Controller) AlterConfigs(ctx context.Context, requests []AlterConfig, v
 	defer c.write.Unlock()
 	image := c.Image()
 	results := make([]Result, len(requests))
-	var records []metadata.Record
-	var pending []int
 	for index, request := range requests {
 		results[index] = Result{Name: request.Name, ResourceType: request.ResourceType}
-		planned, code, message := planConfigs(image, request)
-		if code != nil {
-			results[index].ErrorCode, results[index].ErrorMessage = code.Code, message
-			continue
-		}
-		if !validateOnly {
-			records = append(records, planned...)
-			pending = append(pending, index)
-		}
 	}
-	if err := c.propose(ctx, records); err != nil {
-		for _, index := range pending {
-			results[index].ErrorCode, results[index].ErrorMessage = writeError(err).Code, err.Error()
-		}
-	}
+	c.planAndPropose(ctx, results, validateOnly, func(index int) ([]metadata.Record, *kerr.Error, string) {
+		return planConfigs(image, requests[index])
+	})
 	return results
 }
 

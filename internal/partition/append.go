@@ -7,7 +7,8 @@ import (
 	"samsa/internal/record"
 )
 
-// maxDecodeBytes bounds decompression while validating a batch.
+// maxDecodeFactor bounds decompression while validating a batch: at most
+// this many times max.message.bytes.
 const maxDecodeFactor = 64
 
 // AppendRecords validates and appends the records of one produce request
