@@ -37,6 +37,10 @@ var (
 	// ErrNoReassignmentInProgress: a cancellation for a partition that is
 	// not being reassigned.
 	ErrNoReassignmentInProgress = errors.New("no partition reassignment in progress")
+	// ErrReplicationFactorChange: a reassignment whose target has another
+	// size than the partition's replica set, sent with
+	// AllowReplicationFactorChange=false (KIP-860).
+	ErrReplicationFactorChange = errors.New("replication factor change not allowed")
 )
 
 // KafkaError maps an error of this package to its Kafka error (nil for nil).
@@ -57,6 +61,7 @@ func KafkaError(err error) *kerr.Error {
 		{ErrPreferredLeaderNotAvailable, kerr.PreferredLeaderNotAvailable},
 		{ErrEligibleLeadersNotAvailable, kerr.EligibleLeadersNotAvailable},
 		{ErrInvalidReplicaAssignment, kerr.InvalidReplicaAssignment},
+		{ErrReplicationFactorChange, kerr.InvalidReplicationFactor},
 		{ErrNoReassignmentInProgress, kerr.NoReassignmentInProgress},
 		{ErrInvalidRequest, kerr.InvalidRequest},
 	}

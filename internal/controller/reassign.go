@@ -42,7 +42,7 @@ func stateOf(partition *metadata.PartitionImage) partitionState {
 // replicas before the reassignment. Each partition maps to nil or its error
 // (ErrInvalidReplicaAssignment, ErrNoReassignmentInProgress,
 // ErrUnknownTopicOrPartition, ErrNotController, a write error).
-func (c *Controller) AlterPartitionReassignments(ctx context.Context, targets map[TopicPartition][]int32) map[TopicPartition]error {
+func (c *Controller) AlterPartitionReassignments(ctx context.Context, targets map[TopicPartition][]int32, options ReassignOptions) map[TopicPartition]error {
 	c.write.Lock()
 	defer c.write.Unlock()
 	results := make(map[TopicPartition]error, len(targets))
@@ -62,7 +62,7 @@ func (c *Controller) AlterPartitionReassignments(ctx context.Context, targets ma
 	var records []metadata.Record
 	var pending []TopicPartition
 	for _, name := range names {
-		record, err := planReassignment(image, unclean, name, targets[name])
+		record, err := planReassignment(image, unclean, name, targets[name], options)
 		results[name] = err
 		if record != nil {
 			records = append(records, record)
@@ -75,6 +75,14 @@ func (c *Controller) AlterPartitionReassignments(ctx context.Context, targets ma
 		}
 	}
 	return results
+}
+
+// ReassignOptions qualifies a batch of reassignments.
+type ReassignOptions struct {
+	// AllowReplicationFactorChange lets a target have another size than
+	// the partition's replica set (always true before
+	// AlterPartitionReassignments v1).
+	AllowReplicationFactorChange bool
 }
 
 func compareTopicPartitions(a, b TopicPartition) int {
@@ -108,7 +116,7 @@ func (c *Controller) ListPartitionReassignments(partitions []TopicPartition) map
 	return results
 }
 
-func planReassignment(image *metadata.Image, unclean *uncleanCache, name TopicPartition, target []int32) (metadata.Record, error) {
+func planReassignment(image *metadata.Image, unclean *uncleanCache, name TopicPartition, target []int32, options ReassignOptions) (metadata.Record, error) {
 	topic, ok := image.Topics[name.Topic]
 	if !ok || name.Partition < 0 || int(name.Partition) >= len(topic.Partitions) {
 		return nil, fmt.Errorf("%w: %s-%d", ErrUnknownTopicOrPartition, name.Topic, name.Partition)
@@ -121,9 +129,16 @@ func planReassignment(image *metadata.Image, unclean *uncleanCache, name TopicPa
 		return nil, err
 	}
 	current := partition.Replicas
+	// A new target during a reassignment is judged against the replicas
+	// before it: a replica still being added stays "adding" until it is in
+	// the ISR, even when the new target keeps it.
+	original := minus(current, partition.AddingReplicas)
+	if !options.AllowReplicationFactorChange && len(target) != len(original) {
+		return nil, fmt.Errorf("%w: the replication factor of %s-%d would change from %d to %d", ErrReplicationFactorChange, name.Topic, name.Partition, len(original), len(target))
+	}
 	state := stateOf(partition)
 	state.replicas = append(slices.Clone(target), minus(current, target)...)
-	state.adding = minus(target, current)
+	state.adding = minus(target, original)
 	state.removing = minus(current, target)
 	completeReassignment(image, &state)
 	return changeTo(topic, partition, state), nil

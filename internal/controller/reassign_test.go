@@ -5,6 +5,8 @@ import (
 	"reflect"
 	"testing"
 
+	"github.com/twmb/franz-go/pkg/kerr"
+
 	"samsa/internal/metadata"
 )
 
@@ -25,7 +27,7 @@ func TestReassignmentMovesLeader(t *testing.T) {
 	controller, epochs := startLongSessions(t, 3, nil)
 	createManual(t, controller, "moving", map[int32][]int32{0: {1, 2}}, nil)
 	target := TopicPartition{Topic: "moving", Partition: 0}
-	results := controller.AlterPartitionReassignments(testContext(t), map[TopicPartition][]int32{target: {2, 3}})
+	results := controller.AlterPartitionReassignments(testContext(t), map[TopicPartition][]int32{target: {2, 3}}, ReassignOptions{AllowReplicationFactorChange: true})
 	if err := results[target]; err != nil || len(results) != 1 {
 		t.Fatalf("start: %v", results)
 	}
@@ -60,14 +62,14 @@ func TestReassignmentImmediateAndCancel(t *testing.T) {
 	createManual(t, controller, "small", map[int32][]int32{0: {1, 2}}, nil)
 	createManual(t, controller, "single", map[int32][]int32{0: {1}}, nil)
 	p0, p1 := TopicPartition{Topic: "small", Partition: 0}, TopicPartition{Topic: "single", Partition: 0}
-	results := controller.AlterPartitionReassignments(testContext(t), map[TopicPartition][]int32{p0: {2}, p1: {3}})
+	results := controller.AlterPartitionReassignments(testContext(t), map[TopicPartition][]int32{p0: {2}, p1: {3}}, ReassignOptions{AllowReplicationFactorChange: true})
 	if results[p0] != nil || results[p1] != nil {
 		t.Fatalf("start: %v", results)
 	}
 	image := controller.Image()
 	wantPartition(t, image, "small", 0, metadata.PartitionImage{Replicas: []int32{2}, ISR: []int32{2}, Leader: 2, LeaderEpoch: 1, PartitionEpoch: 1})
 	wantPartition(t, image, "single", 0, metadata.PartitionImage{Replicas: []int32{3, 1}, ISR: []int32{1}, Leader: 1, PartitionEpoch: 1, AddingReplicas: []int32{3}, RemovingReplicas: []int32{1}})
-	results = controller.AlterPartitionReassignments(testContext(t), map[TopicPartition][]int32{p0: nil, p1: nil})
+	results = controller.AlterPartitionReassignments(testContext(t), map[TopicPartition][]int32{p0: nil, p1: nil}, ReassignOptions{AllowReplicationFactorChange: true})
 	if !errors.Is(results[p0], ErrNoReassignmentInProgress) || results[p1] != nil {
 		t.Fatalf("cancel: %v", results)
 	}
@@ -76,7 +78,7 @@ func TestReassignmentImmediateAndCancel(t *testing.T) {
 		p0: {}, p1: {1, 1}, {Topic: "small", Partition: 1}: {1}, {Topic: "none", Partition: 0}: {1},
 		{Topic: "small", Partition: -1}: {1},
 	}
-	results = controller.AlterPartitionReassignments(testContext(t), bad)
+	results = controller.AlterPartitionReassignments(testContext(t), bad, ReassignOptions{AllowReplicationFactorChange: true})
 	if !errors.Is(results[p0], ErrInvalidReplicaAssignment) || !errors.Is(results[p1], ErrInvalidReplicaAssignment) {
 		t.Fatalf("bad lists: %v", results)
 	}
@@ -85,7 +87,7 @@ func TestReassignmentImmediateAndCancel(t *testing.T) {
 			t.Fatalf("%v: %v", name, results[name])
 		}
 	}
-	results = controller.AlterPartitionReassignments(testContext(t), map[TopicPartition][]int32{p0: {9}})
+	results = controller.AlterPartitionReassignments(testContext(t), map[TopicPartition][]int32{p0: {9}}, ReassignOptions{AllowReplicationFactorChange: true})
 	if !errors.Is(results[p0], ErrInvalidReplicaAssignment) {
 		t.Fatalf("unknown broker: %v", results)
 	}
@@ -95,8 +97,41 @@ func TestReassignmentImmediateAndCancel(t *testing.T) {
 	if !controller.Image().Brokers[3].Fenced {
 		t.Fatal("heartbeat WantFence did not fence broker 3")
 	}
-	results = controller.AlterPartitionReassignments(testContext(t), map[TopicPartition][]int32{p0: {3}})
+	results = controller.AlterPartitionReassignments(testContext(t), map[TopicPartition][]int32{p0: {3}}, ReassignOptions{AllowReplicationFactorChange: true})
 	if !errors.Is(results[p0], ErrInvalidReplicaAssignment) {
 		t.Fatalf("fenced broker: %v", results)
 	}
+}
+
+// TestReassignmentReplicationFactorGuard (KIP-860): without
+// AllowReplicationFactorChange a target of another size is refused per
+// partition and nothing changes; a same-size move and a cancel still work.
+func TestReassignmentReplicationFactorGuard(t *testing.T) {
+	controller, _ := startLongSessions(t, 3, nil)
+	createManual(t, controller, "guarded", map[int32][]int32{0: {1, 2}, 1: {1, 2}}, nil)
+	p0, p1 := TopicPartition{Topic: "guarded", Partition: 0}, TopicPartition{Topic: "guarded", Partition: 1}
+	strict := ReassignOptions{}
+	results := controller.AlterPartitionReassignments(testContext(t), map[TopicPartition][]int32{p0: {1, 2, 3}, p1: {2, 3}}, strict)
+	if !errors.Is(results[p0], ErrReplicationFactorChange) || results[p1] != nil {
+		t.Fatalf("start: %v", results)
+	}
+	if code := KafkaError(results[p0]); code != kerr.InvalidReplicationFactor {
+		t.Fatalf("p0 maps to %v, want INVALID_REPLICATION_FACTOR", code)
+	}
+	wantPartition(t, controller.Image(), "guarded", 0, metadata.PartitionImage{Replicas: []int32{1, 2}, ISR: []int32{1, 2}, Leader: 1})
+	// p1 is now {2,3,1} with 3 adding: the size is judged on the replicas
+	// before the reassignment, so another same-size target is accepted.
+	results = controller.AlterPartitionReassignments(testContext(t), map[TopicPartition][]int32{p1: {3, 1}}, strict)
+	if results[p1] != nil {
+		t.Fatalf("same size during a reassignment: %v", results)
+	}
+	// 3 is not in the ISR yet, so it is still being added.
+	wantPartition(t, controller.Image(), "guarded", 1, metadata.PartitionImage{
+		Replicas: []int32{3, 1, 2}, ISR: []int32{1, 2}, Leader: 1, PartitionEpoch: 2, AddingReplicas: []int32{3}, RemovingReplicas: []int32{2},
+	})
+	results = controller.AlterPartitionReassignments(testContext(t), map[TopicPartition][]int32{p1: nil}, strict)
+	if results[p1] != nil {
+		t.Fatalf("cancel: %v", results)
+	}
+	wantPartition(t, controller.Image(), "guarded", 1, metadata.PartitionImage{Replicas: []int32{1, 2}, ISR: []int32{1, 2}, Leader: 1, PartitionEpoch: 3})
 }

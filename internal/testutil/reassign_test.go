@@ -141,6 +141,21 @@ func TestReassignCancelAndElectLeaders(t *testing.T) {
 			t.Fatalf("reassign %s to %v: %v, want %v", check.topic, check.replicas, err, check.want)
 		}
 	}
+	// v1 (KIP-860) with AllowReplicationFactorChange=false refuses a
+	// target of another size; the flag is echoed.
+	rfChange := kmsg.NewPtrAlterPartitionAssignmentsRequest()
+	rfChange.Version, rfChange.TimeoutMillis, rfChange.AllowReplicationFactorChange = 1, 10000, false
+	rfTopic := kmsg.NewAlterPartitionAssignmentsRequestTopic()
+	rfTopic.Topic = "preferred"
+	rfPartition := kmsg.NewAlterPartitionAssignmentsRequestTopicPartition()
+	rfPartition.Replicas = []int32{1}
+	rfTopic.Partitions = append(rfTopic.Partitions, rfPartition)
+	rfChange.Topics = append(rfChange.Topics, rfTopic)
+	rfResp, err := rfChange.RequestWith(ctx, newClient(t, live))
+	if err != nil || rfResp.AllowReplicationFactorChange || len(rfResp.Topics) != 1 || len(rfResp.Topics[0].Partitions) != 1 ||
+		rfResp.Topics[0].Partitions[0].ErrorCode != kerr.InvalidReplicationFactor.Code {
+		t.Fatalf("v1 replication factor change: %+v %v", rfResp, err)
+	}
 	if err := reassign(t, ctx, admLive, "stuck", nil); err != nil {
 		t.Fatalf("cancel: %v", err)
 	}

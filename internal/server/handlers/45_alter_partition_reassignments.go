@@ -8,9 +8,11 @@ import (
 
 // AlterPartitionReassignments (KIP-455): start (a replica list) or cancel
 // (a null list) partition reassignments on the active controller. v1
-// (AllowReplicationFactorChange) is not served.
+// (KIP-860) adds AllowReplicationFactorChange: false refuses a target whose
+// size differs from the partition's replica set with
+// INVALID_REPLICATION_FACTOR; v0 always allows it.
 func init() {
-	register(API{Key: 45, MinVersion: 0, MaxVersion: 0, Handle: handleAlterPartitionReassignments})
+	register(API{Key: 45, MinVersion: 0, MaxVersion: 1, Handle: handleAlterPartitionReassignments})
 }
 
 func handleAlterPartitionReassignments(env *Env, req *Request, respond Responder) {
@@ -28,13 +30,15 @@ func handleAlterPartitionReassignments(env *Env, req *Request, respond Responder
 	}
 	ctx, cancel := adminContext(req.Ctx, r.TimeoutMillis)
 	defer cancel()
-	respond(alterReassignmentsResponse(r, env.Controller.AlterPartitionReassignments(ctx, targets), 0))
+	options := controller.ReassignOptions{AllowReplicationFactorChange: r.Version < 1 || r.AllowReplicationFactorChange}
+	respond(alterReassignmentsResponse(r, env.Controller.AlterPartitionReassignments(ctx, targets, options), 0))
 }
 
 // alterReassignmentsResponse answers every partition of the request with
 // its result, or with code when code is not 0.
 func alterReassignmentsResponse(r *kmsg.AlterPartitionAssignmentsRequest, results map[controller.TopicPartition]error, code int16) *kmsg.AlterPartitionAssignmentsResponse {
 	resp := r.ResponseKind().(*kmsg.AlterPartitionAssignmentsResponse)
+	resp.AllowReplicationFactorChange = r.AllowReplicationFactorChange
 	for _, t := range r.Topics {
 		rt := kmsg.NewAlterPartitionAssignmentsResponseTopic()
 		rt.Topic = t.Topic
