@@ -32,3 +32,8 @@ require (
 	golang.org/x/exp v0.0.0-20220827204233-334a2380cb91 // indirect
 	golang.org/x/sys v0.48.0 // indirect
 )
+
+// Samsa builds kmsg (and with it kgo, kadm and kfake) from a patched copy:
+// tagged-field loops stop when the input ends. See third_party/kmsg/PATCHES.md;
+// scripts/patch-kmsg regenerates it.
+replace github.com/twmb/franz-go/pkg/kmsg => ./third_party/kmsg

@@ -99,11 +99,7 @@ func Start(ctx context.Context, cfg *config.Broker, logger *slog.Logger) (*Broke
 	env.ProducerIDs = &handlers.ProducerIDs{Allocate: func(ctx context.Context) (int64, int32, error) {
 		return handlers.AllocateProducerIDs(ctx, ctrl, b.peers, cfg.NodeID)
 	}}
-	b.server = server.New(server.Config{
-		MaxRequestBytes: cfg.SocketRequestMaxBytes,
-		IdleTimeout:     time.Duration(cfg.ConnectionsMaxIdleMs) * time.Millisecond,
-		MaxConnections:  int(cfg.MaxConnections),
-	}, env, logger.With("component", "server"))
+	b.server = server.New(serverConfig(cfg), env, logger.With("component", "server"))
 
 	if err := ctrl.WaitReady(ctx); err != nil {
 		b.Close()

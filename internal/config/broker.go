@@ -49,6 +49,9 @@ type Broker struct {
 	SocketReceiveBufferBytes             int32
 	QueuedMaxRequests                    int32
 	MaxConnections                       int32
+	MaxConnectionsPerIP                  int32
+	MaxConnectionsPerIPOverrides         map[string]int32 // host or address -> limit
+	QueuedMaxRequestBytes                int64            // <= 0: unbounded
 	ConnectionsMaxIdleMs                 int64
 	Rack                                 string
 	MinInsyncReplicas                    int32

@@ -83,6 +83,8 @@ var brokerDefinitions = []Definition{
 	{Name: "queued.max.requests", Type: typeInt, Default: "500", Validate: atLeast(1), Doc: "Queued requests allowed before network threads block."},
 	{Name: "max.connections", Type: typeInt, Default: intMax, Validate: atLeast(0), Dynamic: true, Doc: "Maximum connections accepted."},
 	{Name: "max.connections.per.ip", Type: typeInt, Default: intMax, Validate: atLeast(0), Dynamic: true, Doc: "Maximum connections from one address."},
+	{Name: "max.connections.per.ip.overrides", Type: typeString, Default: "", Validate: validConnectionOverrides, Dynamic: true, Doc: "Per-address exceptions to max.connections.per.ip: host:count,ip:count."},
+	{Name: "queued.max.request.bytes", Type: typeLong, Default: "-1", Doc: "Bytes of requests read but not yet answered, for all connections; -1 = unbounded. Reading stops while it is used up."},
 	{Name: "connections.max.idle.ms", Type: typeLong, Default: "600000", Doc: "Idle connections are closed after this long."},
 	{Name: "num.network.threads", Type: typeInt, Default: "3", Validate: atLeast(1), Dynamic: true, Doc: "Accepted for compatibility; informative only."},
 	{Name: "num.io.threads", Type: typeInt, Default: "8", Validate: atLeast(1), Dynamic: true, Doc: "Accepted for compatibility; informative only."},

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kmsg"
@@ -23,6 +24,19 @@ import (
 // answered. Reading stops while the window is full, so a client that
 // pipelines without reading responses exerts back-pressure instead of memory.
 const maxInFlight = 64
+
+// Per-connection buffers. The read buffer is small because frame bodies
+// larger than it are read straight into their own buffer; the write buffer
+// is allocated with the first response, so connections that never get one
+// cost little.
+const (
+	readBufferSize  = 16 << 10
+	writeBufferSize = 64 << 10
+	// frameChunk is the first allocation for a frame body. Larger bodies
+	// grow by doubling as their bytes arrive, so a frame claiming a huge
+	// size pins at most twice what was actually sent.
+	frameChunk = 64 << 10
+)
 
 // maxControlFrame bounds the frame of every request but Produce (see
 // readLoop). Real Fetch, Metadata and admin requests stay far below it even
@@ -40,13 +54,28 @@ type slot struct {
 	done     chan struct{}
 	resp     kmsg.Response // nil: send nothing (acks=0 produce)
 	once     sync.Once
+
+	pool     *memoryPool
+	reserved int64 // queued.max.request.bytes taken by the request's frame
+	released atomic.Bool
 }
 
+// complete records the response; the request's bytes go back to the pool
+// (it is answered, as Kafka counts it).
 func (s *slot) complete(resp kmsg.Response) {
 	s.once.Do(func() {
 		s.resp = resp
 		close(s.done)
 	})
+	s.release()
+}
+
+// release returns the frame's reservation once, whether the request was
+// answered or its connection closed first.
+func (s *slot) release() {
+	if s.released.CompareAndSwap(false, true) {
+		s.pool.release(s.reserved)
+	}
 }
 
 // conn serves one client connection: a reader that decodes and dispatches
@@ -60,6 +89,7 @@ type conn struct {
 	ctx      context.Context
 	cancel   context.CancelFunc
 	pending  chan *slot
+	window   chan struct{} // one token per request read and not yet written
 }
 
 func (c *conn) serve() {
@@ -84,40 +114,93 @@ func (c *conn) serve() {
 var errFrame = errors.New("bad request frame")
 
 func (c *conn) readLoop() error {
-	br := bufio.NewReaderSize(c.nc, 64<<10)
-	var sizeBuf [4]byte
-	maxFrame := c.srv.cfg.MaxRequestBytes
+	br := bufio.NewReaderSize(c.nc, readBufferSize)
 	for {
-		if idle := c.srv.cfg.IdleTimeout; idle > 0 {
-			c.nc.SetReadDeadline(time.Now().Add(idle))
+		// Wait for room in the response window before reading, so a
+		// frame that was read never waits with its bytes reserved.
+		select {
+		case c.window <- struct{}{}:
+		case <-c.ctx.Done():
+			return net.ErrClosed
 		}
-		if _, err := io.ReadFull(br, sizeBuf[:]); err != nil {
+		body, reserved, err := c.readFrame(br)
+		if err != nil {
 			return err
 		}
-		size := int32(binary.BigEndian.Uint32(sizeBuf[:]))
-		if size < 8 || size > maxFrame {
-			return fmt.Errorf("%w: size %d outside [8, %d] (socket.request.max.bytes)", errFrame, size, maxFrame)
-		}
-		if size > maxControlFrame {
-			// Only Produce carries bulk data. Other requests are small,
-			// and kmsg allocates up to ~80 bytes per claimed array
-			// element before it can tell an array is garbage, so their
-			// frames are capped before anything is allocated.
-			keyBytes, err := br.Peek(2)
-			if err != nil {
-				return err
-			}
-			if key := int16(binary.BigEndian.Uint16(keyBytes)); key != produceKey {
-				return fmt.Errorf("%w: %s frame of %d bytes exceeds %d", errFrame, kmsg.NameForKey(key), size, maxControlFrame)
-			}
-		}
-		body := make([]byte, size)
-		if _, err := io.ReadFull(br, body); err != nil {
+		if err := c.dispatch(body, reserved); err != nil {
+			c.srv.pool.release(reserved)
 			return err
 		}
-		if err := c.dispatch(body); err != nil {
-			return err
+	}
+}
+
+// readFrame reads one request frame: its size prefix, a reservation of that
+// many bytes of queued.max.request.bytes (waiting while none is left) and
+// its body, allocated as it arrives. A frame must arrive whole within
+// connections.max.idle.ms of the previous one (time spent waiting for the
+// pool does not count), so slow partial frames are dropped.
+func (c *conn) readFrame(br *bufio.Reader) (body []byte, reserved int64, err error) {
+	c.extendDeadline()
+	var sizeBuf [4]byte
+	if _, err := io.ReadFull(br, sizeBuf[:]); err != nil {
+		return nil, 0, err
+	}
+	size := int32(binary.BigEndian.Uint32(sizeBuf[:]))
+	if maxFrame := c.srv.cfg.MaxRequestBytes; size < 8 || size > maxFrame {
+		return nil, 0, fmt.Errorf("%w: size %d outside [8, %d] (socket.request.max.bytes)", errFrame, size, maxFrame)
+	}
+	if size > maxControlFrame {
+		// Only Produce carries bulk data. Other requests are small, and
+		// kmsg allocates up to ~80 bytes per claimed array element
+		// before it can tell an array is garbage, so their frames are
+		// capped before anything is allocated.
+		keyBytes, err := br.Peek(2)
+		if err != nil {
+			return nil, 0, err
 		}
+		if key := int16(binary.BigEndian.Uint16(keyBytes)); key != produceKey {
+			return nil, 0, fmt.Errorf("%w: %s frame of %d bytes exceeds %d", errFrame, kmsg.NameForKey(key), size, maxControlFrame)
+		}
+	}
+	waited, err := c.srv.pool.reserve(c.ctx, int64(size))
+	if err != nil {
+		return nil, 0, net.ErrClosed
+	}
+	if waited {
+		c.extendDeadline()
+	}
+	body, err = readBody(br, int(size))
+	if err != nil {
+		c.srv.pool.release(int64(size))
+		return nil, 0, err
+	}
+	return body, int64(size), nil
+}
+
+func (c *conn) extendDeadline() {
+	if idle := c.srv.cfg.IdleTimeout; idle > 0 {
+		c.nc.SetReadDeadline(time.Now().Add(idle))
+	}
+}
+
+// readBody reads a frame body of size bytes, allocating as bytes arrive:
+// frameChunk first, then doubling, so a peer that claims a large frame and
+// sends little of it pins little memory.
+func readBody(r io.Reader, size int) ([]byte, error) {
+	body := make([]byte, min(size, frameChunk))
+	filled := 0
+	for {
+		n, err := io.ReadFull(r, body[filled:])
+		filled += n
+		if err != nil {
+			return nil, err
+		}
+		if filled == size {
+			return body, nil
+		}
+		grown := make([]byte, min(size, 2*len(body)))
+		copy(grown, body[:filled])
+		body = grown
 	}
 }
 
@@ -184,24 +267,20 @@ func parseRequest(body []byte) (request, error) {
 	return r, nil
 }
 
-// dispatch parses a request frame and hands the request to its handler.
-func (c *conn) dispatch(body []byte) error {
+// dispatch parses a request frame and hands the request to its handler,
+// which returns the frame's reservation when it answers. On an error the
+// caller returns the reservation and closes the connection.
+func (c *conn) dispatch(body []byte, reserved int64) error {
 	r, err := parseRequest(body)
 	if err != nil {
 		return err
 	}
 	if r.kreq == nil {
-		s := c.push(r.corr, r.key, false)
-		if s == nil {
-			return net.ErrClosed
-		}
+		s := c.push(r.corr, r.key, false, reserved)
 		s.complete(handlers.APIVersionsFallback())
 		return nil
 	}
-	s := c.push(r.corr, r.key, r.kreq.IsFlexible() && r.key != 18)
-	if s == nil {
-		return net.ErrClosed
-	}
+	s := c.push(r.corr, r.key, r.kreq.IsFlexible() && r.key != 18, reserved)
 	req := &handlers.Request{
 		Ctx:      c.ctx,
 		Kreq:     r.kreq,
@@ -215,19 +294,17 @@ func (c *conn) dispatch(body []byte) error {
 	return nil
 }
 
-// push reserves the next response slot, waiting while the window is full.
-func (c *conn) push(corr int32, key int16, flexible bool) *slot {
-	s := &slot{corr: corr, key: key, flexible: flexible, done: make(chan struct{})}
-	select {
-	case c.pending <- s:
-		return s
-	case <-c.ctx.Done():
-		return nil
-	}
+// push queues the next response slot. It never blocks: readLoop took a
+// window token before reading the frame, and pending holds as many slots as
+// there are tokens.
+func (c *conn) push(corr int32, key int16, flexible bool, reserved int64) *slot {
+	s := &slot{corr: corr, key: key, flexible: flexible, done: make(chan struct{}), pool: c.srv.pool, reserved: reserved}
+	c.pending <- s
+	return s
 }
 
 func (c *conn) writeLoop() {
-	bw := bufio.NewWriterSize(c.nc, 64<<10)
+	var bw *bufio.Writer // allocated with the first response
 	var buf []byte
 	var segs []handlers.Segment
 	failed := false
@@ -237,8 +314,13 @@ func (c *conn) writeLoop() {
 		case <-c.ctx.Done():
 			failed = true
 		}
+		<-c.window
 		if failed {
-			continue // drain so the reader never blocks on a full window
+			s.release() // its handler may never answer now
+			continue    // drain so the reader never blocks on a full window
+		}
+		if bw == nil {
+			bw = bufio.NewWriterSize(c.nc, writeBufferSize)
 		}
 		if seg, ok := s.resp.(handlers.SegmentedResponse); ok {
 			var err error
@@ -267,7 +349,7 @@ func (c *conn) writeLoop() {
 			}
 		}
 	}
-	if !failed {
+	if !failed && bw != nil {
 		bw.Flush()
 	}
 }

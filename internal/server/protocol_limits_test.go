@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kmsg"
+
 	"samsa/internal/testutil"
 )
 
@@ -61,4 +63,19 @@ func readFull(c net.Conn, b []byte) (int, error) {
 		}
 	}
 	return n, nil
+}
+
+// TestHugeTagCountClosesConnection: a 24-byte flexible Metadata frame
+// claiming 2^32-1 tagged fields closes its connection (it used to keep the
+// reader busy for ~20 s inside kmsg), and the broker keeps serving.
+func TestHugeTagCountClosesConnection(t *testing.T) {
+	b := testutil.StartBroker(t)
+	c := dial(t, b.Addr)
+	body := []byte{0, 3, 0, 9, 0, 0, 0, 7, 0xff, 0xff, 0, 0, 1, 0, 0, 0xff, 0xff, 0xff, 0xff, 0x0f}
+	c.write(append(binary.BigEndian.AppendUint32(nil, uint32(len(body))), body...))
+	c.expectClosed()
+	fresh := dial(t, b.Addr)
+	if resp := fresh.roundTrip(metadataRequest(9, false, "x")).(*kmsg.MetadataResponse); resp.Topics[0].ErrorCode != 3 {
+		t.Fatalf("metadata after the frame: error %d, want 3", resp.Topics[0].ErrorCode)
+	}
 }

@@ -16,19 +16,36 @@ import (
 	"samsa/internal/server/handlers"
 )
 
-// Config bounds what a connection may do.
+// Config bounds what connections may do, with Kafka's semantics.
 type Config struct {
-	MaxRequestBytes     int32         // socket.request.max.bytes
-	IdleTimeout         time.Duration // connections.max.idle.ms; 0 = none
-	MaxConnections      int           // max.connections; 0 = unlimited
-	MaxConnectionsPerIP int           // max.connections.per.ip; 0 = unlimited
+	MaxRequestBytes int32         // socket.request.max.bytes
+	IdleTimeout     time.Duration // connections.max.idle.ms; 0 = none
+	// MaxConnections is max.connections (0 = unlimited): at the limit the
+	// listeners stop accepting until a connection closes, as Kafka's
+	// acceptor does; new clients wait in the listen backlog.
+	MaxConnections int
+	// MaxConnectionsPerIP is max.connections.per.ip (0 = unlimited unless
+	// overridden): a connection beyond it is closed at once.
+	// Negative means no connections at all (Kafka's 0, which is valid with
+	// overrides).
+	MaxConnectionsPerIP int
+	// MaxConnectionsPerIPOverrides is max.connections.per.ip.overrides:
+	// limits by address or host name (names are resolved by New).
+	MaxConnectionsPerIPOverrides map[string]int
+	// QueuedMaxRequestBytes is queued.max.request.bytes (<= 0 = unbounded):
+	// see memoryPool.
+	QueuedMaxRequestBytes int64
 }
 
 // Server serves the Kafka protocol on one or more listeners.
 type Server struct {
-	cfg Config
-	env *handlers.Env
-	log *slog.Logger
+	cfg       Config
+	env       *handlers.Env
+	log       *slog.Logger
+	pool      *memoryPool
+	overrides map[string]int // max.connections.per.ip.overrides by address
+
+	closing chan struct{} // closed by Close
 
 	wg sync.WaitGroup // listeners and connections
 
@@ -38,14 +55,20 @@ type Server struct {
 		listeners []net.Listener
 		conns     map[*conn]struct{}
 		perIP     map[string]int
+		// connClosed is closed and replaced when a connection closes
+		// while an acceptor waits for a max.connections slot.
+		connClosed    chan struct{}
+		acceptWaiters int
 	}
 }
 
 // New returns a server that dispatches to env.
 func New(cfg Config, env *handlers.Env, log *slog.Logger) *Server {
-	s := &Server{cfg: cfg, env: env, log: log}
+	s := &Server{cfg: cfg, env: env, log: log, pool: newMemoryPool(cfg.QueuedMaxRequestBytes), closing: make(chan struct{})}
+	s.overrides = resolveOverrides(cfg.MaxConnectionsPerIPOverrides, log)
 	s.mu.conns = make(map[*conn]struct{})
 	s.mu.perIP = make(map[string]int)
+	s.mu.connClosed = make(chan struct{})
 	return s
 }
 
@@ -76,6 +99,9 @@ func (s *Server) Listen(name, addr string) (net.Addr, error) {
 func (s *Server) acceptLoop(name string, ln net.Listener) {
 	var backoff time.Duration
 	for {
+		if !s.waitConnectionSlot(name) {
+			return
+		}
 		nc, err := ln.Accept()
 		if err != nil {
 			if errors.Is(err, net.ErrClosed) {
@@ -108,12 +134,8 @@ func (s *Server) admit(listener string, nc net.Conn) (*conn, bool) {
 	if s.mu.closed {
 		return nil, false
 	}
-	if s.cfg.MaxConnections > 0 && len(s.mu.conns) >= s.cfg.MaxConnections {
-		s.log.Warn("refusing connection: max.connections reached", "remote", nc.RemoteAddr().String())
-		return nil, false
-	}
-	if s.cfg.MaxConnectionsPerIP > 0 && s.mu.perIP[ip] >= s.cfg.MaxConnectionsPerIP {
-		s.log.Warn("refusing connection: max.connections.per.ip reached", "remote", nc.RemoteAddr().String())
+	if limit, ok := s.perIPLimit(ip); ok && s.mu.perIP[ip] >= limit {
+		s.log.Warn("refusing connection: max.connections.per.ip reached", "remote", nc.RemoteAddr().String(), "limit", limit)
 		return nil, false
 	}
 	ctx, cancel := context.WithCancel(context.Background())
@@ -125,6 +147,7 @@ func (s *Server) admit(listener string, nc net.Conn) (*conn, bool) {
 		ctx:      ctx,
 		cancel:   cancel,
 		pending:  make(chan *slot, maxInFlight),
+		window:   make(chan struct{}, maxInFlight),
 	}
 	s.mu.conns[c] = struct{}{}
 	s.mu.perIP[ip]++
@@ -138,6 +161,10 @@ func (s *Server) connDone(c *conn) {
 	ip := remoteIP(c.nc)
 	if s.mu.perIP[ip]--; s.mu.perIP[ip] <= 0 {
 		delete(s.mu.perIP, ip)
+	}
+	if s.mu.acceptWaiters > 0 {
+		close(s.mu.connClosed)
+		s.mu.connClosed = make(chan struct{})
 	}
 	s.mu.Unlock()
 	s.wg.Done()
@@ -174,6 +201,9 @@ func (s *Server) NumConns() int {
 // goroutines.
 func (s *Server) Close() {
 	s.mu.Lock()
+	if !s.mu.closed {
+		close(s.closing)
+	}
 	s.mu.closed = true
 	for _, ln := range s.mu.listeners {
 		ln.Close()
