@@ -60,7 +60,7 @@ func (b *Broker) registerOnce(ctx context.Context, reg metadata.RegisterBroker) 
 		return b.controller.RegisterBroker(ctx, reg)
 	}
 	req := handlers.RegistrationRequest(reg, b.controller.Image().ClusterID)
-	resp, err := b.peers.Request(ctx, b.controller.LeaderID(), req)
+	resp, err := b.requestController(ctx, req)
 	if err != nil {
 		return -1, err
 	}
@@ -104,7 +104,7 @@ func (b *Broker) heartbeat(ctx context.Context, wantShutdown bool) (controller.H
 	}
 	kreq := kmsg.NewPtrBrokerHeartbeatRequest()
 	kreq.BrokerID, kreq.BrokerEpoch, kreq.WantShutdown, kreq.CurrentMetadataOffset = req.BrokerID, req.BrokerEpoch, req.WantShutdown, req.CurrentMetadataOffset
-	resp, err := b.peers.Request(ctx, b.controller.LeaderID(), kreq)
+	resp, err := b.requestController(ctx, kreq)
 	if err != nil {
 		return controller.HeartbeatResult{}, err
 	}
