@@ -42,8 +42,8 @@ type Broker struct {
 	peers      *peer.Client
 	replicas   *replication.Manager
 	server     *server.Server
-	muxes      []*mux.Mux                // ports shared by Kafka and Raft
-	pending    map[string]net.Listener   // broker listeners bound, served once ready
+	muxes      []*mux.Mux              // ports shared by Kafka and Raft
+	pending    map[string]net.Listener // broker listeners bound, served once ready
 	addrs      map[string]net.Addr
 	epoch      atomic.Int64 // broker epoch from the controller's registration
 

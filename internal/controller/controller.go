@@ -39,9 +39,9 @@ const MetadataDirName = "__cluster_metadata-0"
 
 // Config configures a controller node.
 type Config struct {
-	NodeID  int32
-	Voters  []Voter
-	Bind    string // host:port to listen on for Raft when Listener is nil
+	NodeID int32
+	Voters []Voter
+	Bind   string // host:port to listen on for Raft when Listener is nil
 	// Listener is the Raft side of a port shared with the Kafka protocol
 	// (internal/mux); nil: the controller listens on Bind itself.
 	Listener net.Listener
@@ -54,8 +54,8 @@ type Config struct {
 	// receives the committed metadata log.
 	BrokerListener string
 	DataDir        string // metadata.log.dir
-	Broker  *config.Broker
-	Logger  *slog.Logger
+	Broker         *config.Broker
+	Logger         *slog.Logger
 	// SessionTimeout overrides broker.session.timeout.ms when positive.
 	SessionTimeout time.Duration
 	// LeaderImbalanceCheckInterval is how often the active controller looks
