@@ -44,6 +44,11 @@ type Mux struct {
 	done     chan struct{}
 	group    sync.WaitGroup
 	once     sync.Once
+	mu       struct {
+		sync.Mutex
+		sniffing map[net.Conn]struct{} // closed by Close
+		closed   bool
+	}
 }
 
 // Listen listens on address (host:port) and starts accepting.
@@ -56,6 +61,7 @@ func Listen(address string, logger *slog.Logger) (*Mux, error) {
 		logger = slog.New(slog.DiscardHandler)
 	}
 	m := &Mux{listener: listener, log: logger, sniffing: make(chan struct{}, maxSniffing), done: make(chan struct{})}
+	m.mu.sniffing = map[net.Conn]struct{}{}
 	m.kafka = newSide(m, listener.Addr())
 	m.raft = newSide(m, listener.Addr())
 	m.group.Add(1)
@@ -81,6 +87,12 @@ func (m *Mux) Close() error {
 		err = m.listener.Close()
 		m.kafka.Close()
 		m.raft.Close()
+		m.mu.Lock()
+		m.mu.closed = true
+		for conn := range m.mu.sniffing {
+			conn.Close()
+		}
+		m.mu.Unlock()
 		m.group.Wait()
 	})
 	return err
@@ -119,7 +131,13 @@ func (m *Mux) acceptLoop() {
 // route finds the protocol of one connection and hands it over.
 func (m *Mux) route(conn net.Conn) {
 	defer m.group.Done()
+	if !m.track(conn, true) {
+		<-m.sniffing
+		conn.Close()
+		return
+	}
 	isRaft, err := sniff(conn)
+	m.track(conn, false)
 	<-m.sniffing
 	if err != nil {
 		m.log.Debug("connection closed before its protocol was known", "remote", conn.RemoteAddr().String(), "err", err)
@@ -131,6 +149,22 @@ func (m *Mux) route(conn net.Conn) {
 		target = m.raft
 	}
 	target.deliver(conn)
+}
+
+// track adds conn to (or removes it from) the connections Close closes
+// while their first byte is awaited; false once the mux is closed.
+func (m *Mux) track(conn net.Conn, add bool) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if !add {
+		delete(m.mu.sniffing, conn)
+		return true
+	}
+	if m.mu.closed {
+		return false
+	}
+	m.mu.sniffing[conn] = struct{}{}
+	return true
 }
 
 // sniff peeks the first byte; a Raft connection's preamble is then read.

@@ -43,7 +43,24 @@ func TestCloseStopsAccept(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	shared.Close()
+	// A silent connection awaiting its first byte is closed too (Close
+	// does not wait for the sniff timeout).
+	silent, err := net.Dial("tcp", shared.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer silent.Close()
+	closed := make(chan struct{})
+	go func() { shared.Close(); close(closed) }()
+	select {
+	case <-closed:
+	case <-time.After(sniffTimeout / 2):
+		t.Fatal("Close waited for a silent connection")
+	}
+	silent.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if _, err := silent.Read(make([]byte, 1)); err == nil {
+		t.Fatal("the silent connection stays open")
+	}
 	if _, err := shared.Kafka().Accept(); err == nil {
 		t.Fatal("Accept after Close succeeded")
 	}
