@@ -157,6 +157,9 @@ func (b *Broker) startBroker(ctx context.Context, isController bool) error {
 	if err := b.awaitUnfenced(ctx); err != nil {
 		return err
 	}
+	if err := b.awaitOwnImage(ctx); err != nil {
+		return err
+	}
 	b.wg.Add(2)
 	go b.heartbeatLoop()
 	go b.isrLoop()

@@ -93,6 +93,24 @@ func (b *Broker) awaitUnfenced(ctx context.Context) error {
 	}
 }
 
+// awaitOwnImage waits until this node's metadata shows this broker
+// unfenced (the controller said so; a non-voter applies the record a moment
+// later), so that its first Metadata answers list it.
+func (b *Broker) awaitOwnImage(ctx context.Context) error {
+	ticker := time.NewTicker(5 * time.Millisecond)
+	defer ticker.Stop()
+	for {
+		if self := b.controller.Image().Brokers[b.cfg.NodeID]; self != nil && !self.Fenced {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("waiting for this broker's unfencing in the metadata: %w", ctx.Err())
+		case <-ticker.C:
+		}
+	}
+}
+
 // heartbeat sends one heartbeat to the active controller.
 func (b *Broker) heartbeat(ctx context.Context, wantShutdown bool) (controller.HeartbeatResult, error) {
 	req := controller.HeartbeatRequest{
