@@ -90,7 +90,7 @@ func serve(args []string) int {
 		logger.Error("startup failed", "err", err)
 		return 1
 	}
-	logger.Info("samsa is ready", "node_id", cfg.NodeID, "listeners", cfg.Listeners)
+	logger.Info("samsa is ready", "node_id", cfg.NodeID, "roles", cfg.ProcessRoles, "listeners", cfg.Listeners)
 	<-ctx.Done()
 	logger.Info("shutting down")
 	b.Close()

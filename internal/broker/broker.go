@@ -19,6 +19,7 @@ import (
 	"samsa/internal/coordinator"
 	"samsa/internal/group"
 	"samsa/internal/metadata"
+	"samsa/internal/mux"
 	"samsa/internal/partition"
 	"samsa/internal/peer"
 	"samsa/internal/replication"
@@ -27,16 +28,22 @@ import (
 	"samsa/internal/vfs"
 )
 
-// Broker is one running node.
+// Broker is one running node in the roles of process.roles: a controller
+// (Raft voter, active controller when elected), a broker (replicas, group
+// coordinators, client listeners), or both. Every node applies the
+// committed metadata log: voters as Raft voters, broker-only nodes as Raft
+// non-voters the active controller adds when they register.
 type Broker struct {
 	cfg        *config.Broker
 	log        *slog.Logger
 	controller *controller.Controller
-	partitions *partition.Manager
+	partitions *partition.Manager // nil on a controller-only node
 	groups     *handlers.GroupRuntime
 	peers      *peer.Client
 	replicas   *replication.Manager
 	server     *server.Server
+	muxes      []*mux.Mux              // ports shared by Kafka and Raft
+	pending    map[string]net.Listener // broker listeners bound, served once ready
 	addrs      map[string]net.Addr
 	epoch      atomic.Int64 // broker epoch from the controller's registration
 
@@ -44,92 +51,117 @@ type Broker struct {
 	wg   sync.WaitGroup // the heartbeat loop
 }
 
-// Start starts a node from its configuration and returns once it serves
-// clients: the metadata log is replayed, this broker is registered, and
-// its replicas are open.
+// Start starts a node from its configuration and returns once it serves:
+// a broker once the metadata log is applied, it is registered and
+// unfenced, and its replicas are open; a controller-only node once the
+// quorum has a leader and it has applied the log.
 func Start(ctx context.Context, cfg *config.Broker, logger *slog.Logger) (*Broker, error) {
-	b := &Broker{cfg: cfg, log: logger, addrs: map[string]net.Addr{}, stop: make(chan struct{})}
-	fsys := vfs.Default()
-
-	parts, err := partition.NewManager(cfg.NodeID, fsys, cfg.LogDirs, logger.With("component", "replicas"), time.Now)
-	if err != nil {
+	b := &Broker{cfg: cfg, log: logger, addrs: map[string]net.Addr{}, pending: map[string]net.Listener{}, stop: make(chan struct{})}
+	if err := b.start(ctx); err != nil {
+		b.Close()
 		return nil, err
 	}
-	b.partitions = parts
+	return b, nil
+}
 
-	ctrlListener, _ := cfg.ControllerListener()
-	metaDir := cfg.MetadataLogDir
-	if metaDir == "" {
-		metaDir = cfg.LogDirs[0]
+func (b *Broker) start(ctx context.Context) error {
+	cfg, logger := b.cfg, b.log
+	isBroker, isController := cfg.HasRole("broker"), cfg.HasRole("controller")
+	raftListener, advertise, err := b.bindListeners(isBroker, isController)
+	if err != nil {
+		return err
 	}
-	ctrl, err := controller.Start(controller.Config{
-		NodeID:  cfg.NodeID,
-		Voters:  cfg.Voters,
-		Bind:    net.JoinHostPort(ctrlListener.Host, strconv.Itoa(ctrlListener.Port)),
-		DataDir: filepath.Join(metaDir, "__cluster_metadata-0"),
-		Broker:  cfg,
-		Logger:  logger.With("component", "controller"),
+	if isBroker {
+		if b.partitions, err = partition.NewManager(cfg.NodeID, vfs.Default(), cfg.LogDirs, logger.With("component", "replicas"), time.Now); err != nil {
+			return err
+		}
+	}
+	b.controller, err = controller.Start(controller.Config{
+		NodeID:         cfg.NodeID,
+		Voters:         cfg.Voters,
+		Listener:       raftListener,
+		Advertise:      advertise,
+		BrokerListener: cfg.InterBrokerListenerName,
+		DataDir:        filepath.Join(cfg.MetadataLogDir, controller.MetadataDirName),
+		Broker:         cfg,
+		Logger:         logger.With("component", "controller"),
 
 		LeaderImbalanceCheckInterval: time.Duration(cfg.Int64("leader.imbalance.check.interval.seconds")) * time.Second,
 		LeaderImbalancePercentage:    int(cfg.Int64("leader.imbalance.per.broker.percentage")),
 	})
 	if err != nil {
-		parts.Close()
-		return nil, err
+		return err
 	}
-	b.controller = ctrl
-	b.groups = coordinator.NewRuntime(handlers.OffsetsTopic, func(p int32) *group.Shard {
-		return group.NewShard(p, b.groupConfig())
-	}, time.Now, logger.With("component", "groups"))
-	b.peers = peer.New(b.resolvePeer, fmt.Sprintf("samsa-broker-%d", cfg.NodeID))
-	b.replicas = replication.NewManager(cfg.NodeID, leaderClient{b.peers}, logger.With("component", "replication"),
-		replication.Config{ReplicaLagTimeMax: time.Duration(cfg.ReplicaLagTimeMaxMs) * time.Millisecond})
-	ctrl.Subscribe(func(_, next *metadata.Image) { b.applyImage(next) })
+	b.peers = peer.New(b.resolvePeer, b.resolveController, fmt.Sprintf("samsa-broker-%d", cfg.NodeID))
+	env := b.newEnv(isBroker)
+	b.server = server.New(serverConfig(cfg), env, logger.With("component", "server"))
+	if isController {
+		// Brokers register, heartbeat and forward here from now on.
+		if err := b.serveListeners(true); err != nil {
+			return err
+		}
+		if err := b.controller.WaitReady(ctx); err != nil {
+			return fmt.Errorf("waiting for the metadata quorum: %w", err)
+		}
+	}
+	if !isBroker {
+		return nil
+	}
+	return b.startBroker(ctx, isController)
+}
 
+// newEnv builds the handlers' environment; a controller-only node has no
+// replicas and no group coordinator (its listener serves neither).
+func (b *Broker) newEnv(isBroker bool) *handlers.Env {
 	env := &handlers.Env{
-		NodeID:     cfg.NodeID,
-		Config:     cfg,
-		Controller: ctrl,
-		Partitions: parts,
-		Groups:     b.groups,
+		NodeID:     b.cfg.NodeID,
+		Config:     b.cfg,
+		Controller: b.controller,
+		Partitions: b.partitions,
 		Peers:      b.peers,
-		Log:        logger.With("component", "handlers"),
+		Log:        b.log.With("component", "handlers"),
 		Clock:      time.Now,
 	}
 	env.ProducerIDs = &handlers.ProducerIDs{Allocate: func(ctx context.Context) (int64, int32, error) {
-		return handlers.AllocateProducerIDs(ctx, ctrl, b.peers, cfg.NodeID)
+		return handlers.AllocateProducerIDs(ctx, b.controller, b.peers, b.cfg.NodeID)
 	}}
-	b.server = server.New(serverConfig(cfg), env, logger.With("component", "server"))
+	if isBroker {
+		b.groups = coordinator.NewRuntime(handlers.OffsetsTopic, func(p int32) *group.Shard {
+			return group.NewShard(p, b.groupConfig())
+		}, time.Now, b.log.With("component", "groups"))
+		b.replicas = replication.NewManager(b.cfg.NodeID, leaderClient{b.peers}, b.log.With("component", "replication"),
+			replication.Config{ReplicaLagTimeMax: time.Duration(b.cfg.ReplicaLagTimeMaxMs) * time.Millisecond})
+		env.Groups = b.groups
+	}
+	return env
+}
 
-	if err := ctrl.WaitReady(ctx); err != nil {
-		b.Close()
-		return nil, fmt.Errorf("waiting for the metadata quorum: %w", err)
-	}
-	for _, l := range cfg.Listeners {
-		if isControllerListener(cfg, l.Name) {
-			continue
-		}
-		addr, err := b.server.Listen(l.Name, net.JoinHostPort(l.Host, strconv.Itoa(l.Port)))
-		if err != nil {
-			b.Close()
-			return nil, err
-		}
-		b.addrs[l.Name] = addr
-	}
+// startBroker registers this broker, waits until it has the metadata and
+// is unfenced, opens its replicas and then serves its listeners.
+func (b *Broker) startBroker(ctx context.Context, isController bool) error {
+	b.controller.Subscribe(func(_, next *metadata.Image) { b.applyImage(next) })
 	if err := b.register(ctx); err != nil {
-		b.Close()
-		return nil, err
+		return err
+	}
+	if !isController {
+		// A broker-only node receives the log once the active controller
+		// has added it as a non-voter (at registration).
+		if err := b.controller.WaitReady(ctx); err != nil {
+			return fmt.Errorf("waiting for the metadata log: %w", err)
+		}
 	}
 	if err := b.awaitUnfenced(ctx); err != nil {
-		b.Close()
-		return nil, err
+		return err
+	}
+	if err := b.awaitOwnImage(ctx); err != nil {
+		return err
 	}
 	b.wg.Add(2)
 	go b.heartbeatLoop()
 	go b.isrLoop()
-	b.applyImage(ctrl.Image())
-	parts.RemoveStale()
-	return b, nil
+	b.applyImage(b.controller.Image())
+	b.partitions.RemoveStale()
+	return b.serveListeners(false)
 }
 
 // resolvePeer returns the inter-broker endpoint of another node from the
@@ -149,15 +181,6 @@ func (b *Broker) resolvePeer(node int32) (string, bool) {
 
 // Addr returns the bound address of the named listener.
 func (b *Broker) Addr(listener string) net.Addr { return b.addrs[listener] }
-
-func isControllerListener(cfg *config.Broker, name string) bool {
-	for _, n := range cfg.ControllerListenerNames {
-		if n == name {
-			return true
-		}
-	}
-	return false
-}
 
 // applyImage turns the metadata image into this broker's assignments.
 func (b *Broker) applyImage(img *metadata.Image) {
@@ -268,6 +291,12 @@ func (b *Broker) Close() {
 	}
 	if b.controller != nil {
 		b.controller.Close()
+	}
+	for _, m := range b.muxes {
+		m.Close()
+	}
+	for _, ln := range b.pending {
+		ln.Close()
 	}
 	if b.partitions != nil {
 		b.partitions.Close()

@@ -60,7 +60,7 @@ func (b *Broker) registerOnce(ctx context.Context, reg metadata.RegisterBroker) 
 		return b.controller.RegisterBroker(ctx, reg)
 	}
 	req := handlers.RegistrationRequest(reg, b.controller.Image().ClusterID)
-	resp, err := b.peers.Request(ctx, b.controller.LeaderID(), req)
+	resp, err := b.requestController(ctx, req)
 	if err != nil {
 		return -1, err
 	}
@@ -93,6 +93,24 @@ func (b *Broker) awaitUnfenced(ctx context.Context) error {
 	}
 }
 
+// awaitOwnImage waits until this node's metadata shows this broker
+// unfenced (the controller said so; a non-voter applies the record a moment
+// later), so that its first Metadata answers list it.
+func (b *Broker) awaitOwnImage(ctx context.Context) error {
+	ticker := time.NewTicker(5 * time.Millisecond)
+	defer ticker.Stop()
+	for {
+		if self := b.controller.Image().Brokers[b.cfg.NodeID]; self != nil && !self.Fenced {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("waiting for this broker's unfencing in the metadata: %w", ctx.Err())
+		case <-ticker.C:
+		}
+	}
+}
+
 // heartbeat sends one heartbeat to the active controller.
 func (b *Broker) heartbeat(ctx context.Context, wantShutdown bool) (controller.HeartbeatResult, error) {
 	req := controller.HeartbeatRequest{
@@ -104,7 +122,7 @@ func (b *Broker) heartbeat(ctx context.Context, wantShutdown bool) (controller.H
 	}
 	kreq := kmsg.NewPtrBrokerHeartbeatRequest()
 	kreq.BrokerID, kreq.BrokerEpoch, kreq.WantShutdown, kreq.CurrentMetadataOffset = req.BrokerID, req.BrokerEpoch, req.WantShutdown, req.CurrentMetadataOffset
-	resp, err := b.peers.Request(ctx, b.controller.LeaderID(), kreq)
+	resp, err := b.requestController(ctx, kreq)
 	if err != nil {
 		return controller.HeartbeatResult{}, err
 	}

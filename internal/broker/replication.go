@@ -129,7 +129,7 @@ func (b *Broker) alterISR(p *partition.Partition, shrink, expand []int32) error 
 	kp := kmsg.NewAlterPartitionRequestTopicPartition()
 	kp.Partition, kp.LeaderEpoch, kp.PartitionEpoch, kp.NewISR = req.Partition, req.LeaderEpoch, req.PartitionEpoch, isr
 	kreq.Topics = []kmsg.AlterPartitionRequestTopic{{TopicID: req.TopicID, Partitions: []kmsg.AlterPartitionRequestTopicPartition{kp}}}
-	resp, err := b.peers.Request(ctx, b.controller.LeaderID(), kreq)
+	resp, err := b.requestController(ctx, kreq)
 	if err != nil {
 		return err
 	}

@@ -1,11 +1,13 @@
 package cli
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"sort"
 
 	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
@@ -15,11 +17,12 @@ func runCluster(e *env, args []string) error {
 	if err := fs.parse(args); err != nil {
 		return err
 	}
-	admin, closeAdmin, err := fs.admin()
+	client, err := fs.client()
 	if err != nil {
 		return err
 	}
-	defer closeAdmin()
+	defer client.Close()
+	admin := kadm.NewClient(client)
 	ctx, cancel := withAdminTimeout(e)
 	defer cancel()
 	metadata, err := admin.BrokerMetadata(ctx)
@@ -31,6 +34,7 @@ func runCluster(e *env, args []string) error {
 		return fmt.Errorf("fetching topic metadata: %w", err)
 	}
 	writeClusterMetadata(e.stdout, metadata)
+	writeControllers(e.stdout, describeControllers(ctx, client))
 	fmt.Fprintf(e.stdout, "Under-replicated partitions: %d\n", underReplicatedCount(topics))
 	if !*versions {
 		return nil
@@ -92,4 +96,36 @@ func writeApiVersions(w io.Writer, brokers []kadm.BrokerApiVersions) error {
 		}
 	}
 	return nil
+}
+
+// describeControllers asks for the controllers (DescribeCluster v1 with
+// EndpointType 2, KIP-919). Samsa's brokers answer it with the metadata
+// quorum's voters; brokers that answer with an error or with brokers give
+// nil, and nothing is printed.
+func describeControllers(ctx context.Context, client *kgo.Client) *kmsg.DescribeClusterResponse {
+	request := kmsg.NewPtrDescribeClusterRequest()
+	request.Version = 1
+	request.EndpointType = 2
+	response, err := request.RequestWith(ctx, client)
+	if err != nil || response.ErrorCode != 0 || response.EndpointType != 2 {
+		return nil
+	}
+	return response
+}
+
+// writeControllers prints the controllers and which one is active.
+func writeControllers(w io.Writer, response *kmsg.DescribeClusterResponse) {
+	if response == nil {
+		return
+	}
+	controllers := append([]kmsg.DescribeClusterResponseBroker(nil), response.Brokers...)
+	sort.Slice(controllers, func(i, j int) bool { return controllers[i].NodeID < controllers[j].NodeID })
+	fmt.Fprintf(w, "Controllers (metadata quorum voters): %d\n", len(controllers))
+	for _, c := range controllers {
+		state := "follower"
+		if c.NodeID == response.ControllerID {
+			state = "active"
+		}
+		fmt.Fprintf(w, "\tId: %d\tHost: %s:%d\t%s\n", c.NodeID, c.Host, c.Port, state)
+	}
 }

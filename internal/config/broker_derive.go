@@ -44,8 +44,14 @@ func (b *Broker) deriveIdentity() error {
 		return fmt.Errorf("%w: controller.quorum.voters: %v", ErrInvalidConfig, err)
 	}
 	b.Voters = voters
-	if b.HasRole("controller") && !slices.ContainsFunc(voters, func(voter Voter) bool { return voter.ID == b.NodeID }) {
-		return fmt.Errorf("%w: controller.quorum.voters does not include node.id %d of this controller", ErrInvalidConfig, b.NodeID)
+	isVoter := slices.ContainsFunc(voters, func(voter Voter) bool { return voter.ID == b.NodeID })
+	switch {
+	case b.HasRole("controller") && !isVoter:
+		return fmt.Errorf("%w: process.roles includes controller but controller.quorum.voters (%s) does not include node.id %d",
+			ErrInvalidConfig, b.stringValue("controller.quorum.voters"), b.NodeID)
+	case !b.HasRole("controller") && isVoter:
+		return fmt.Errorf("%w: process.roles=broker but node.id %d is one of the controller.quorum.voters (%s); a broker-only node needs an id of its own",
+			ErrInvalidConfig, b.NodeID, b.stringValue("controller.quorum.voters"))
 	}
 	return nil
 }
@@ -99,6 +105,15 @@ func (b *Broker) checkListenerRoles() error {
 	}
 	if b.HasRole("broker") && !slices.Contains(names, b.InterBrokerListenerName) {
 		return fmt.Errorf("%w: inter.broker.listener.name %s not among listeners", ErrInvalidConfig, b.InterBrokerListenerName)
+	}
+	for _, name := range names {
+		isControllerListener := slices.Contains(b.ControllerListenerNames, name)
+		switch {
+		case !b.HasRole("controller") && isControllerListener:
+			return fmt.Errorf("%w: listeners must not include the controller listener %s when process.roles=broker (controllers listen on controller.quorum.voters)", ErrInvalidConfig, name)
+		case !b.HasRole("broker") && !isControllerListener:
+			return fmt.Errorf("%w: listeners may only include controller listeners (controller.listener.names %v) when process.roles=controller, not %s", ErrInvalidConfig, b.ControllerListenerNames, name)
+		}
 	}
 	return nil
 }

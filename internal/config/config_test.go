@@ -118,6 +118,11 @@ func TestRejections(t *testing.T) {
 		{name: "bad roles", overrides: []string{"process.roles=queen"}, mention: "process.roles"},
 		{name: "voter missing self", overrides: []string{"node.id=5"}, mention: "controller.quorum.voters"},
 		{name: "unmapped listener", overrides: []string{"listeners=PLAINTEXT://:9092,CONTROLLER://:9093,FOO://:1"}, mention: "FOO"},
+		{name: "broker-only with a voter id", overrides: []string{"process.roles=broker", "listeners=PLAINTEXT://:9092"}, mention: "broker-only node needs an id of its own"},
+		{name: "broker-only with a controller listener", overrides: []string{"process.roles=broker", "node.id=4"}, mention: "must not include the controller listener CONTROLLER"},
+		{name: "controller-only with a client listener", overrides: []string{"process.roles=controller"}, mention: "may only include controller listeners"},
+		{name: "controller role without voter", overrides: []string{"process.roles=controller", "node.id=2", "listeners=CONTROLLER://:9093"}, mention: "does not include node.id 2"},
+		{name: "empty roles", overrides: []string{"process.roles="}, mention: "process.roles"},
 		{name: "bad timestamp type", overrides: []string{"log.message.timestamp.type=Now"}, mention: "log.message.timestamp.type"},
 	}
 	for _, testCase := range cases {
@@ -131,6 +136,14 @@ func TestRejections(t *testing.T) {
 				t.Fatalf("err = %v, want ErrInvalidConfig mentioning %q", err, testCase.mention)
 			}
 		})
+	}
+	for _, roles := range [][]string{
+		{"process.roles=controller", "listeners=CONTROLLER://:9093"},
+		{"process.roles=broker", "node.id=4", "listeners=PLAINTEXT://:9092"},
+	} {
+		if _, err := Load("", roles, nil); err != nil {
+			t.Fatalf("%v: %v", roles, err)
+		}
 	}
 	if _, err := Load("", []string{"x.y=1"}, nil); !errors.Is(err, ErrUnknownConfig) {
 		t.Fatalf("unknown key should wrap ErrUnknownConfig: %v", err)

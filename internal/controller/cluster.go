@@ -112,6 +112,9 @@ func (c *Controller) RegisterBroker(ctx context.Context, registration metadata.R
 	if !c.syncSessionsLocked() {
 		return 0, ErrNotController
 	}
+	if err := c.ensureNonvoterLocked(registration); err != nil {
+		return 0, err
+	}
 	image := c.Image()
 	existing := image.Brokers[registration.ID]
 	if existing != nil && sameRegistration(existing, registration) {

@@ -22,6 +22,7 @@ import (
 
 	"samsa/internal/config"
 	"samsa/internal/metadata"
+	"samsa/internal/mux"
 )
 
 // ErrNotController is returned by writes on a node that is not the active controller.
@@ -38,12 +39,23 @@ const MetadataDirName = "__cluster_metadata-0"
 
 // Config configures a controller node.
 type Config struct {
-	NodeID  int32
-	Voters  []Voter
-	Bind    string // host:port of the CONTROLLER listener
-	DataDir string // metadata.log.dir
-	Broker  *config.Broker
-	Logger  *slog.Logger
+	NodeID int32
+	Voters []Voter
+	Bind   string // host:port to listen on for Raft when Listener is nil
+	// Listener is the Raft side of a port shared with the Kafka protocol
+	// (internal/mux); nil: the controller listens on Bind itself.
+	Listener net.Listener
+	// Advertise is this node's Raft address as the others dial it; empty:
+	// its address in Voters, else the bound address.
+	Advertise string
+	// BrokerListener names the listener whose endpoint, in a broker-only
+	// node's registration, is its Raft address (inter.broker.listener.name):
+	// the active controller adds such a node as a non-voter, so that it
+	// receives the committed metadata log.
+	BrokerListener string
+	DataDir        string // metadata.log.dir
+	Broker         *config.Broker
+	Logger         *slog.Logger
 	// SessionTimeout overrides broker.session.timeout.ms when positive.
 	SessionTimeout time.Duration
 	// LeaderImbalanceCheckInterval is how often the active controller looks
@@ -65,6 +77,7 @@ type Controller struct {
 	log       *wal.WAL
 	meta      *metadb.BoltMetaDB // closed separately: WAL.Close leaves it open
 	transport *raft.NetworkTransport
+	ownMux    *mux.Mux // when Config.Listener was nil
 	image     atomic.Pointer[metadata.Image]
 	wake      chan struct{} // buffered 1: new image to deliver
 	done      chan struct{}
@@ -118,13 +131,19 @@ func (c *Controller) open() error {
 	if err != nil {
 		return fmt.Errorf("open metadata snapshots: %w", err)
 	}
-	advertise, err := c.advertiseAddress()
-	if err != nil {
-		return err
+	listener := c.config.Listener
+	if listener == nil {
+		if c.ownMux, err = mux.Listen(c.config.Bind, c.logger); err != nil {
+			return fmt.Errorf("controller listener %s: %w", c.config.Bind, err)
+		}
+		listener = c.ownMux.Raft()
 	}
-	if c.transport, err = raft.NewTCPTransportWithLogger(c.config.Bind, advertise, 3, 5*time.Second, hcLogger); err != nil {
-		return fmt.Errorf("controller listener %s: %w", c.config.Bind, err)
-	}
+	c.transport = raft.NewNetworkTransportWithConfig(&raft.NetworkTransportConfig{
+		Stream:  &streamLayer{Listener: listener, advertise: raftAddr(c.advertiseAddress(listener))},
+		MaxPool: 3,
+		Timeout: 5 * time.Second,
+		Logger:  hcLogger,
+	})
 	raftConfig := c.raftConfig()
 	if err := c.bootstrapIfNew(raftConfig, snapshots); err != nil {
 		return err
@@ -149,22 +168,18 @@ func (c *Controller) raftConfig() *raft.Config {
 	return raftConfig
 }
 
-// advertiseAddress resolves this node's own voter address (or Bind).
-func (c *Controller) advertiseAddress() (net.Addr, error) {
-	address := c.config.Bind
+// advertiseAddress is Config.Advertise, else this node's voter address,
+// else the bound address.
+func (c *Controller) advertiseAddress(listener net.Listener) string {
+	if c.config.Advertise != "" {
+		return c.config.Advertise
+	}
 	for _, voter := range c.config.Voters {
 		if voter.ID == c.config.NodeID {
-			address = voter.Address()
+			return voter.Address()
 		}
 	}
-	resolved, err := net.ResolveTCPAddr("tcp", address)
-	if err != nil {
-		return nil, fmt.Errorf("controller address %s: %w", address, err)
-	}
-	if resolved.IP == nil || resolved.IP.IsUnspecified() {
-		resolved.IP = net.IPv4(127, 0, 0, 1)
-	}
-	return resolved, nil
+	return listener.Addr().String()
 }
 
 func (c *Controller) bootstrapIfNew(raftConfig *raft.Config, snapshots raft.SnapshotStore) error {
@@ -219,6 +234,9 @@ func (c *Controller) release() error {
 	}
 	if c.transport != nil {
 		errs = append(errs, c.transport.Close())
+	}
+	if c.ownMux != nil {
+		errs = append(errs, c.ownMux.Close())
 	}
 	if c.log != nil {
 		errs = append(errs, c.log.Close())

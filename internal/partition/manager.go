@@ -48,6 +48,9 @@ type Manager struct {
 		parts map[ID]*Partition
 		where map[ID]string // data dir of each open replica
 		byDir map[string]int
+		// checkpointed high watermarks of replicas not opened yet
+		// (replication-offset-checkpoint, read at start)
+		checkpointed map[ID]int64
 	}
 }
 
@@ -68,6 +71,7 @@ func NewManager(nodeID int32, fsys vfs.FS, dirs []string, logger *slog.Logger, c
 			return nil, fmt.Errorf("log directory %s: %w", d, err)
 		}
 	}
+	m.mu.checkpointed = m.loadHighWatermarks()
 	m.wg.Add(1)
 	go m.tickLoop()
 	return m, nil
@@ -212,6 +216,10 @@ func (m *Manager) ensure(a Assignment) (*Partition, error) {
 	if err != nil {
 		return nil, err
 	}
+	if offset, ok := m.mu.checkpointed[a.ID]; ok {
+		p.restoreHighWatermark(offset)
+		delete(m.mu.checkpointed, a.ID)
+	}
 	m.mu.parts[a.ID] = p
 	m.mu.where[a.ID] = dataDir
 	m.mu.byDir[dataDir]++
@@ -288,12 +296,12 @@ func (m *Manager) readTopicID(dir string) ([16]byte, error) {
 }
 
 // tickLoop drives time-based work: segment.ms rolls, retention, flush.ms,
-// producer expiry and snapshots.
+// producer expiry and snapshots, high watermark checkpoints.
 func (m *Manager) tickLoop() {
 	defer m.wg.Done()
 	t := time.NewTicker(time.Second)
 	defer t.Stop()
-	lastSnapshot := m.clock()
+	lastSnapshot, lastCheckpoint := m.clock(), m.clock()
 	for {
 		select {
 		case <-m.stop:
@@ -314,6 +322,10 @@ func (m *Manager) tickLoop() {
 		if snapshot {
 			lastSnapshot = now
 		}
+		if now.Sub(lastCheckpoint) >= highWatermarkCheckpointInterval {
+			m.checkpointHighWatermarks()
+			lastCheckpoint = now
+		}
 	}
 }
 
@@ -333,6 +345,7 @@ func (p *Partition) maintainProducers(fsys vfs.FS, dataDir string, now time.Time
 func (m *Manager) Close() {
 	close(m.stop)
 	m.wg.Wait()
+	m.checkpointHighWatermarks()
 	for _, p := range m.All() {
 		if err := p.WriteSnapshot(m.fs, filepath.Join(m.Dir(p.ID), dirName(p.ID))); err != nil {
 			m.logger.Warn("writing producer snapshot", "partition", p.ID.String(), "err", err)

@@ -24,24 +24,25 @@ import (
 // maxResponseBytes bounds a response frame from a peer.
 const maxResponseBytes = 256 << 20
 
-// idlePerNode bounds the idle connections kept per peer.
+// idlePerNode bounds the idle connections kept per peer address.
 const idlePerNode = 4
 
 // ErrUnknownNode: no address is known for the node.
 var ErrUnknownNode = errors.New("peer: no endpoint for node")
 
-// Resolver returns the inter-broker address (host:port) of a node.
+// Resolver returns the address (host:port) of a node.
 type Resolver func(node int32) (string, bool)
 
-// Client sends requests to other brokers. Safe for concurrent use.
+// Client sends requests to other nodes. Safe for concurrent use.
 type Client struct {
-	resolve  Resolver
-	clientID string
-	dialer   net.Dialer
+	brokers     Resolver // inter-broker endpoints
+	controllers Resolver // controller endpoints (controller.quorum.voters)
+	clientID    string
+	dialer      net.Dialer
 
 	mu struct {
 		sync.Mutex
-		idle   map[int32][]*conn
+		idle   map[string][]*conn // by address
 		closed bool
 	}
 }
@@ -53,20 +54,38 @@ type conn struct {
 	corr int32
 }
 
-// New returns a client that finds nodes with resolve.
-func New(resolve Resolver, clientID string) *Client {
-	c := &Client{resolve: resolve, clientID: clientID, dialer: net.Dialer{Timeout: 5 * time.Second}}
-	c.mu.idle = map[int32][]*conn{}
+// New returns a client that finds brokers with brokers and controllers
+// with controllers (nil: no controller is known).
+func New(brokers, controllers Resolver, clientID string) *Client {
+	if controllers == nil {
+		controllers = func(int32) (string, bool) { return "", false }
+	}
+	c := &Client{brokers: brokers, controllers: controllers, clientID: clientID, dialer: net.Dialer{Timeout: 5 * time.Second}}
+	c.mu.idle = map[string][]*conn{}
 	return c
 }
 
-// Request sends req to node at req's version and returns the response.
+// Request sends req to broker node at req's version and returns the response.
 func (c *Client) Request(ctx context.Context, node int32, req kmsg.Request) (kmsg.Response, error) {
-	addr, ok := c.resolve(node)
+	addr, ok := c.brokers(node)
 	if !ok {
 		return nil, fmt.Errorf("%w %d", ErrUnknownNode, node)
 	}
-	cn, err := c.get(ctx, node, addr)
+	return c.requestAt(ctx, node, addr, req)
+}
+
+// RequestController sends req to controller node on its controller
+// listener (its controller.quorum.voters address).
+func (c *Client) RequestController(ctx context.Context, node int32, req kmsg.Request) (kmsg.Response, error) {
+	addr, ok := c.controllers(node)
+	if !ok {
+		return nil, fmt.Errorf("%w %d (controller)", ErrUnknownNode, node)
+	}
+	return c.requestAt(ctx, node, addr, req)
+}
+
+func (c *Client) requestAt(ctx context.Context, node int32, addr string, req kmsg.Request) (kmsg.Response, error) {
+	cn, err := c.get(ctx, addr)
 	if err != nil {
 		return nil, err
 	}
@@ -75,28 +94,22 @@ func (c *Client) Request(ctx context.Context, node int32, req kmsg.Request) (kms
 		cn.nc.Close()
 		return nil, fmt.Errorf("request %s to node %d (%s): %w", kmsg.NameForKey(req.Key()), node, addr, err)
 	}
-	c.put(node, cn)
+	c.put(cn)
 	return resp, nil
 }
 
-func (c *Client) get(ctx context.Context, node int32, addr string) (*conn, error) {
+func (c *Client) get(ctx context.Context, addr string) (*conn, error) {
 	c.mu.Lock()
 	if c.mu.closed {
 		c.mu.Unlock()
 		return nil, net.ErrClosed
 	}
-	idle := c.mu.idle[node]
-	for len(idle) > 0 {
+	if idle := c.mu.idle[addr]; len(idle) > 0 {
 		cn := idle[len(idle)-1]
-		idle = idle[:len(idle)-1]
-		if cn.addr == addr {
-			c.mu.idle[node] = idle
-			c.mu.Unlock()
-			return cn, nil
-		}
-		cn.nc.Close() // the node moved
+		c.mu.idle[addr] = idle[:len(idle)-1]
+		c.mu.Unlock()
+		return cn, nil
 	}
-	c.mu.idle[node] = idle
 	c.mu.Unlock()
 	nc, err := c.dialer.DialContext(ctx, "tcp", addr)
 	if err != nil {
@@ -105,14 +118,14 @@ func (c *Client) get(ctx context.Context, node int32, addr string) (*conn, error
 	return &conn{addr: addr, nc: nc, br: bufio.NewReaderSize(nc, 64<<10)}, nil
 }
 
-func (c *Client) put(node int32, cn *conn) {
+func (c *Client) put(cn *conn) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.mu.closed || len(c.mu.idle[node]) >= idlePerNode {
+	if c.mu.closed || len(c.mu.idle[cn.addr]) >= idlePerNode {
 		cn.nc.Close()
 		return
 	}
-	c.mu.idle[node] = append(c.mu.idle[node], cn)
+	c.mu.idle[cn.addr] = append(c.mu.idle[cn.addr], cn)
 }
 
 // Close closes every idle connection; requests under way finish or fail.

@@ -14,7 +14,7 @@ import (
 
 func TestRequestKeepsVersion(t *testing.T) {
 	b := testutil.StartBroker(t)
-	c := peer.New(func(node int32) (string, bool) { return b.Addr, node == 1 }, "samsa-test")
+	c := peer.New(func(node int32) (string, bool) { return b.Addr, node == 1 }, nil, "samsa-test")
 	defer c.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()

@@ -79,6 +79,12 @@ func (s *Server) Listen(name, addr string) (net.Addr, error) {
 	if err != nil {
 		return nil, fmt.Errorf("listener %s on %s: %w", name, addr, err)
 	}
+	return s.Serve(name, ln)
+}
+
+// Serve accepts connections from ln for the named listener (e.g. the Kafka
+// side of a port shared with Raft) until Close, which closes ln.
+func (s *Server) Serve(name string, ln net.Listener) (net.Addr, error) {
 	s.mu.Lock()
 	if s.mu.closed {
 		s.mu.Unlock()
@@ -187,6 +193,14 @@ func (s *Server) handle(c *conn, api handlers.API, req *handlers.Request, sl *sl
 			c.nc.Close()
 		}
 	}()
+	if !s.env.Serves(c.listener, api.Key) {
+		// As Kafka does for an API its listener does not expose (a
+		// controller listener serves only what controllers serve).
+		req.Log.Warn("API not served on this listener; closing connection", "api", api.Key, "listener", c.listener)
+		c.cancel()
+		c.nc.Close()
+		return
+	}
 	api.Handle(s.env, req, sl.complete)
 }
 

@@ -119,6 +119,10 @@ type testNode struct {
 	dataDir        string
 	logPath        string
 	args           []string
+	// controllerOnly: process.roles=controller (roles_test.go); addr is
+	// then its controller listener, and it is no broker: running, addrs
+	// and client leave it out.
+	controllerOnly bool
 
 	mu struct {
 		sync.Mutex
@@ -240,21 +244,27 @@ func (c *testCluster) ids() []int32 {
 	return ids
 }
 
-// running returns the ids of the nodes whose process runs (or is paused).
+// running returns the ids of the broker nodes whose process runs (or is
+// paused).
 func (c *testCluster) running() []int32 {
 	var ids []int32
 	for _, node := range c.nodes {
-		if node.isRunning() {
+		if node.isRunning() && !node.controllerOnly {
 			ids = append(ids, node.id)
 		}
 	}
 	return ids
 }
 
-// addrs returns the client addresses of the given nodes (all when none).
+// addrs returns the client addresses of the given nodes (all brokers when
+// none).
 func (c *testCluster) addrs(ids ...int32) []string {
 	if len(ids) == 0 {
-		ids = c.ids()
+		for _, node := range c.nodes {
+			if !node.controllerOnly {
+				ids = append(ids, node.id)
+			}
+		}
 	}
 	addrs := make([]string, len(ids))
 	for i, id := range ids {

@@ -37,7 +37,7 @@ func (c *testCluster) client(opts ...kgo.Opt) *kgo.Client {
 	// may spend its retries dialing it.
 	var running []int32
 	for _, id := range c.ids() {
-		if c.node(id).isRunning() {
+		if c.node(id).isRunning() && !c.node(id).controllerOnly {
 			running = append(running, id)
 		}
 	}

@@ -47,7 +47,7 @@ func handleMetadata(env *Env, req *Request, respond Responder) {
 
 	fillBrokers(resp, img, req.Listener)
 	resp.ClusterID = &img.ClusterID
-	resp.ControllerID = env.Controller.LeaderID()
+	resp.ControllerID = brokerFacingControllerID(env, img)
 
 	if allTopics {
 		names := make([]string, 0, len(img.Topics))

@@ -12,17 +12,21 @@ func init() {
 func handleAPIVersions(env *Env, req *Request, respond Responder) {
 	r := req.Kreq.(*kmsg.ApiVersionsRequest)
 	resp := r.ResponseKind().(*kmsg.ApiVersionsResponse)
-	resp.ApiKeys = apiKeys()
+	resp.ApiKeys = apiKeys(env, req.Listener)
 	if req.Version >= 3 && !validClientSoftware(r.ClientSoftwareName, r.ClientSoftwareVersion) {
 		resp.ErrorCode = kerr.InvalidRequest.Code
 	}
 	respond(resp)
 }
 
-func apiKeys() []kmsg.ApiVersionsResponseApiKey {
+// apiKeys lists the APIs served on the named listener.
+func apiKeys(env *Env, listener string) []kmsg.ApiVersionsResponseApiKey {
 	all := All()
 	keys := make([]kmsg.ApiVersionsResponseApiKey, 0, len(all))
 	for _, a := range all {
+		if !env.Serves(listener, a.Key) {
+			continue
+		}
 		keys = append(keys, kmsg.ApiVersionsResponseApiKey{ApiKey: a.Key, MinVersion: a.MinVersion, MaxVersion: a.MaxVersion})
 	}
 	return keys

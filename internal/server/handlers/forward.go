@@ -10,9 +10,11 @@ import (
 	"samsa/internal/controller"
 )
 
-// Peers sends requests to other brokers (internal/peer).
+// Peers sends requests to other nodes (internal/peer): to brokers on their
+// inter-broker listener, to controllers on their controller listener.
 type Peers interface {
 	Request(ctx context.Context, node int32, req kmsg.Request) (kmsg.Response, error)
+	RequestController(ctx context.Context, node int32, req kmsg.Request) (kmsg.Response, error)
 }
 
 // forwardTimeout bounds a request forwarded to the active controller.
@@ -34,7 +36,7 @@ func forwardToController(env *Env, req *Request, respond Responder, fail func(co
 	go func() {
 		ctx, cancel := context.WithTimeout(req.Ctx, forwardTimeout)
 		defer cancel()
-		resp, err := env.Peers.Request(ctx, leader, req.Kreq)
+		resp, err := env.Peers.RequestController(ctx, leader, req.Kreq)
 		if err != nil {
 			req.Log.Warn("forwarding to the active controller failed", "api", kmsg.NameForKey(req.Kreq.Key()), "controller", leader, "err", err)
 			respond(fail(kerr.NotController.Code))
@@ -76,7 +78,7 @@ func createTopics(env *Env, ctx context.Context, reqs []controller.CreateTopic) 
 	if leader < 0 {
 		return results
 	}
-	resp, err := env.Peers.Request(ctx, leader, kreq)
+	resp, err := env.Peers.RequestController(ctx, leader, kreq)
 	if err != nil {
 		env.Log.Warn("creating topics through the active controller failed", "controller", leader, "err", err)
 		return results
@@ -128,7 +130,7 @@ func AllocateProducerIDs(ctx context.Context, ctrl *controller.Controller, peers
 	req := kmsg.NewPtrAllocateProducerIDsRequest()
 	req.BrokerID = brokerID
 	req.BrokerEpoch = -1
-	resp, err := peers.Request(ctx, ctrl.LeaderID(), req)
+	resp, err := peers.RequestController(ctx, ctrl.LeaderID(), req)
 	if err != nil {
 		return -1, 0, err
 	}
