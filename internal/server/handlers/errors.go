@@ -53,6 +53,9 @@ func errorCode(err error) int16 {
 		return controller.KafkaError(err).Code
 	case errors.Is(err, context.DeadlineExceeded):
 		return kerr.RequestTimedOut.Code
+	case errors.Is(err, log.ErrOffline), log.IsDiskFull(err):
+		// A failed log directory, or a full disk (the append was undone).
+		return kerr.KafkaStorageError.Code
 	case errors.Is(err, log.ErrClosed):
 		return kerr.NotLeaderForPartition.Code
 	}
