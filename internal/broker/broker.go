@@ -40,15 +40,16 @@ type Broker struct {
 	addrs      map[string]net.Addr
 	epoch      atomic.Int64 // broker epoch from the controller's registration
 
-	stop chan struct{}  // closed by Close: stops the heartbeat loop
-	wg   sync.WaitGroup // the heartbeat loop
+	stop      chan struct{}  // closed by Close: stops the heartbeat loop
+	wg        sync.WaitGroup // the heartbeat loop
+	dirFailed chan error     // a log directory failed (buffered, first failure only)
 }
 
 // Start starts a node from its configuration and returns once it serves
 // clients: the metadata log is replayed, this broker is registered, and
 // its replicas are open.
 func Start(ctx context.Context, cfg *config.Broker, logger *slog.Logger) (*Broker, error) {
-	b := &Broker{cfg: cfg, log: logger, addrs: map[string]net.Addr{}, stop: make(chan struct{})}
+	b := &Broker{cfg: cfg, log: logger, addrs: map[string]net.Addr{}, stop: make(chan struct{}), dirFailed: make(chan error, 1)}
 	fsys := vfs.Default()
 
 	parts, err := partition.NewManager(cfg.NodeID, fsys, cfg.LogDirs, logger.With("component", "replicas"), time.Now)
@@ -56,6 +57,12 @@ func Start(ctx context.Context, cfg *config.Broker, logger *slog.Logger) (*Broke
 		return nil, err
 	}
 	b.partitions = parts
+	parts.OnLogDirFailure(func(dir string, cause error) {
+		select {
+		case b.dirFailed <- fmt.Errorf("log directory %s failed: %w", dir, cause):
+		default:
+		}
+	})
 
 	ctrlListener, _ := cfg.ControllerListener()
 	metaDir := cfg.MetadataLogDir
@@ -249,6 +256,13 @@ func containsNode(nodes []int32, id int32) bool {
 	}
 	return false
 }
+
+// LogDirFailed delivers the first log directory failure. Its replicas
+// already answer KAFKA_STORAGE_ERROR; the broker cannot keep them, so the
+// caller should Close it (controlled shutdown: leaderships move to the
+// other in-sync replicas) and exit, as a KRaft broker does when its log
+// directories have failed.
+func (b *Broker) LogDirFailed() <-chan error { return b.dirFailed }
 
 // Close moves this broker's leaderships away (controlled shutdown), stops
 // serving, then closes replicas and the quorum member.
