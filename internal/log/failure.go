@@ -53,7 +53,7 @@ func (l *Log) Fail(cause error) error {
 	}
 	l.mu.Unlock()
 	if first {
-		l.logger.Error("log taken offline after an I/O error", "dir", l.dir, "err", cause)
+		l.logger.Error("log taken offline after an I/O error", "err", cause)
 	}
 	return fmt.Errorf("%w: %w", ErrOffline, cause)
 }
