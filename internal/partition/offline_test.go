@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"samsa/internal/log"
+	"samsa/internal/record"
 	"samsa/internal/vfs"
 )
 
@@ -142,5 +143,32 @@ func TestSnapshotFailure(t *testing.T) {
 	}
 	if _, err := p.AppendRecords(batch(t, 9, 0, 1, "b")); !errors.Is(err, log.ErrOffline) {
 		t.Fatalf("append after the directory failed: %v", err)
+	}
+}
+
+// TestDiskFullFollowerRetries: a follower whose disk is full refuses the
+// replicated batches without keeping any of them, and takes the same
+// fetch response once space is back.
+func TestDiskFullFollowerRetries(t *testing.T) {
+	mem := vfs.NewMem()
+	fault := vfs.NewFault(mem)
+	p := openAt(t, fault, "/data/t-0", testSettings())
+	p.MakeFollower(1, 0, 2, []int32{1, 2})
+	first := batch(t, 5, 0, 0, "a", "b")
+	second := batch(t, 5, 0, 2, "c")
+	record.SetBaseOffset(second, 2)
+	if err := p.AppendAsFollower(first); err != nil {
+		t.Fatal(err)
+	}
+	full := fault.AddRule(vfs.Rule{Op: vfs.OpWrite, PathSuffix: ".log", Err: syscall.ENOSPC, Partial: true})
+	if err := p.AppendAsFollower(second); !log.IsDiskFull(err) {
+		t.Fatalf("replicated append on a full disk: %v", err)
+	}
+	if p.Log().EndOffset() != 2 || p.Log().Failure() != nil {
+		t.Fatalf("end %d, failure %v", p.Log().EndOffset(), p.Log().Failure())
+	}
+	fault.RemoveRule(full)
+	if err := p.AppendAsFollower(second); err != nil || p.Log().EndOffset() != 3 {
+		t.Fatalf("retry: %v, end %d", err, p.Log().EndOffset())
 	}
 }
