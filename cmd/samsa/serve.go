@@ -91,9 +91,16 @@ func serve(args []string) int {
 		return 1
 	}
 	logger.Info("samsa is ready", "node_id", cfg.NodeID, "roles", cfg.ProcessRoles, "listeners", cfg.Listeners)
-	<-ctx.Done()
-	logger.Info("shutting down")
+	code := 0
+	select {
+	case <-ctx.Done():
+		logger.Info("shutting down")
+	case err := <-b.LogDirFailed():
+		// Kafka's KRaft broker shuts down when its log directories fail.
+		logger.Error("shutting down because the log directory failed; leadership moves to the other in-sync replicas", "err", err)
+		code = 1
+	}
 	b.Close()
 	logger.Info("stopped")
-	return 0
+	return code
 }

@@ -47,8 +47,9 @@ type Broker struct {
 	addrs      map[string]net.Addr
 	epoch      atomic.Int64 // broker epoch from the controller's registration
 
-	stop chan struct{}  // closed by Close: stops the heartbeat loop
-	wg   sync.WaitGroup // the heartbeat loop
+	stop      chan struct{}  // closed by Close: stops the heartbeat loop
+	wg        sync.WaitGroup // the heartbeat loop
+	dirFailed chan error     // a log directory failed (buffered, first failure only)
 }
 
 // Start starts a node from its configuration and returns once it serves:
@@ -56,7 +57,7 @@ type Broker struct {
 // unfenced, and its replicas are open; a controller-only node once the
 // quorum has a leader and it has applied the log.
 func Start(ctx context.Context, cfg *config.Broker, logger *slog.Logger) (*Broker, error) {
-	b := &Broker{cfg: cfg, log: logger, addrs: map[string]net.Addr{}, pending: map[string]net.Listener{}, stop: make(chan struct{})}
+	b := &Broker{cfg: cfg, log: logger, addrs: map[string]net.Addr{}, pending: map[string]net.Listener{}, stop: make(chan struct{}), dirFailed: make(chan error, 1)}
 	if err := b.start(ctx); err != nil {
 		b.Close()
 		return nil, err
@@ -75,6 +76,12 @@ func (b *Broker) start(ctx context.Context) error {
 		if b.partitions, err = partition.NewManager(cfg.NodeID, vfs.Default(), cfg.LogDirs, logger.With("component", "replicas"), time.Now); err != nil {
 			return err
 		}
+		b.partitions.OnLogDirFailure(func(dir string, cause error) {
+			select {
+			case b.dirFailed <- fmt.Errorf("log directory %s failed: %w", dir, cause):
+			default:
+			}
+		})
 	}
 	b.controller, err = controller.Start(controller.Config{
 		NodeID:         cfg.NodeID,
@@ -268,6 +275,13 @@ func containsNode(nodes []int32, id int32) bool {
 	}
 	return false
 }
+
+// LogDirFailed delivers the first log directory failure. Its replicas
+// already answer KAFKA_STORAGE_ERROR; the broker cannot keep them, so the
+// caller should Close it (controlled shutdown: leaderships move to the
+// other in-sync replicas) and exit, as a KRaft broker does when its log
+// directories have failed.
+func (b *Broker) LogDirFailed() <-chan error { return b.dirFailed }
 
 // Close moves this broker's leaderships away (controlled shutdown), stops
 // serving, then closes replicas and the quorum member.

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"samsa/internal/log"
 	"samsa/internal/partition"
 	"samsa/internal/record"
 )
@@ -323,8 +324,15 @@ func (s *Shard[S]) append(records []Record) (int64, error) {
 		return -1, err
 	}
 	res, err := s.part.AppendRecordsAcks(batch, -1)
-	if errors.Is(err, partition.ErrNotLeader) {
+	switch {
+	case errors.Is(err, partition.ErrNotLeader):
 		return -1, ErrNotCoordinator
+	case errors.Is(err, log.ErrOffline) || log.IsDiskFull(err):
+		// Kafka answers a coordinator write that failed with
+		// KAFKA_STORAGE_ERROR with NOT_COORDINATOR: the client looks the
+		// coordinator up again (after a failed directory, elsewhere).
+		s.logger.Warn("coordinator write failed on storage", "partition", s.part.ID.String(), "err", err)
+		return -1, fmt.Errorf("%w: %w", ErrNotCoordinator, err)
 	}
 	return res.LastOffset, err
 }

@@ -166,8 +166,8 @@ func (l *Log) snapshotCleanable(now time.Time, cfg CleanerConfig) (cleanSnapshot
 	firstDirty, _ := l.cleanerPosition()
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if l.mu.closed {
-		return cleanSnapshot{}, ErrClosed
+	if unusable := l.unusableLocked(); unusable != nil {
+		return cleanSnapshot{}, unusable
 	}
 	snap := cleanSnapshot{cfg: l.mu.cfg, start: l.mu.startOffset}
 	lagLimit := now.UnixMilli() - max(cfg.MinCompactionLagMs, 0)

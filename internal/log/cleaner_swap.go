@@ -51,8 +51,8 @@ func (l *Log) swapGroup(snap cleanSnapshot, group [2]int, out *cleanedWriter) er
 func (l *Log) checkGroupWriter(snap cleanSnapshot, group [2]int) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if l.mu.closed {
-		return 0, ErrClosed
+	if unusable := l.unusableLocked(); unusable != nil {
+		return 0, unusable
 	}
 	segments := l.mu.segments
 	first := slices.Index(segments, snap.segments[group[0]].seg)

@@ -65,3 +65,67 @@ func FuzzRecovery(f *testing.F) {
 		}
 	})
 }
+
+// FuzzRecoveryDamage damages a crashed three-segment log as the fuzzer
+// says (cut one segment file, flip bytes of the active segment that its
+// CRC or framing covers, replace an index or a checkpoint with arbitrary
+// bytes) and checks the recovery properties of checkServed: the log opens,
+// serves only whole appended batches at their offsets and appends after
+// the last one. A clean-shutdown marker says the segment files were closed
+// properly and are trusted without a scan (as by Kafka), so with one only
+// the indexes and checkpoints are damaged.
+func FuzzRecoveryDamage(f *testing.F) {
+	f.Add(uint8(0), uint16(0xffff), []byte{}, uint8(0), []byte(nil))
+	f.Add(uint8(2), uint16(100), []byte{10, 0, 1}, uint8(1), []byte{0, 0, 0, 1, 0, 0, 0, 9})
+	f.Add(uint8(1), uint16(37), []byte{200, 1, 0x80}, uint8(4), []byte("0\n1\n0 0\n"))
+	f.Add(uint8(0), uint16(0xffff), []byte{}, uint8(5), []byte("0\n99999\n"))
+	var base *propertyLog
+	f.Fuzz(func(t *testing.T, cutSegment uint8, cut uint16, flips []byte, target uint8, content []byte) {
+		if base == nil {
+			p := buildPropertyLog(t, 14)
+			base = &p
+		}
+		p := *base
+		fsys := p.clone(t)
+		last := len(p.bases) - 1
+		targets := []string{
+			p.segmentName(0, indexSuffix), p.segmentName(1, timeIndexSuffix), p.segmentName(last, indexSuffix),
+			testDir + "/" + epochCheckpointName, testDir + "/" + startCheckpointName, testDir + "/" + cleanShutdownName,
+		}
+		if content != nil && targets[int(target)%len(targets)] == testDir+"/"+cleanShutdownName {
+			writeRaw(t, fsys, testDir+"/"+cleanShutdownName, nil)
+			writeRaw(t, fsys, p.segmentName(int(cutSegment)%2, indexSuffix), content)
+			checkServed(t, fsys, p.cfg, p.batches)
+			return
+		}
+		if seg := int(cutSegment) % len(p.bases); cut != 0xffff {
+			data := readRaw(t, fsys, p.segmentName(seg, logSuffix))
+			writeRaw(t, fsys, p.segmentName(seg, logSuffix), data[:min(int(cut), len(data))])
+		}
+		active := readRaw(t, fsys, p.segmentName(last, logSuffix))
+		own := p.segmentBatches(last)
+		for i := 0; i+2 < len(flips) && len(active) > 0; i += 3 {
+			pos := (int(flips[i])<<8 | int(flips[i+1])) % len(active)
+			if covered(own, pos) && flips[i+2] != 0 {
+				active[pos] ^= flips[i+2]
+			}
+		}
+		writeRaw(t, fsys, p.segmentName(last, logSuffix), active)
+		if content != nil {
+			writeRaw(t, fsys, targets[int(target)%len(targets)], content)
+		}
+		checkServed(t, fsys, p.cfg, p.batches)
+	})
+}
+
+// covered reports whether byte pos of the concatenated batches lies where
+// a change is detected (anything but the base offset and leader epoch).
+func covered(batches [][]byte, pos int) bool {
+	for _, b := range batches {
+		if pos < len(b) {
+			return pos >= record.LengthPos && (pos < record.PartitionLeaderEpochPos || pos >= record.MagicPos)
+		}
+		pos -= len(b)
+	}
+	return false
+}

@@ -57,6 +57,7 @@ type Log struct {
 		epochVersion  int64 // bumped on every change of epochs
 		epochWritten  int64 // version last written to the checkpoint
 		closed        bool
+		failure       error // why the log went offline (failure.go); nil while online
 	}
 }
 
@@ -190,10 +191,10 @@ func (l *Log) Append(batches []byte, assignOffsets bool) (AppendResult, error) {
 // appendWriter does the append with writeMu held.
 func (l *Log) appendWriter(batches []byte, headers []record.Header, assign bool) (AppendResult, bool, error) {
 	l.mu.Lock()
-	closed, cfg, next, seg := l.mu.closed, l.mu.cfg, l.mu.endOffset, l.activeLocked()
+	unusable, cfg, next, seg := l.unusableLocked(), l.mu.cfg, l.mu.endOffset, l.activeLocked()
 	l.mu.Unlock()
-	if closed {
-		return AppendResult{}, false, ErrClosed
+	if unusable != nil {
+		return AppendResult{}, false, unusable
 	}
 	if err := assignOrCheck(batches, headers, next, assign); err != nil {
 		return AppendResult{}, false, err
@@ -203,7 +204,7 @@ func (l *Log) appendWriter(batches []byte, headers []record.Header, assign bool)
 	if shouldRoll(seg, cfg, int64(len(batches)), last, now) {
 		var err error
 		if seg, err = l.rollWriter(first); err != nil {
-			return AppendResult{}, false, err
+			return AppendResult{}, false, l.ioFailure(err)
 		}
 	}
 	if err := l.writeToSegment(seg, batches); err != nil {
@@ -251,20 +252,15 @@ func shouldRoll(seg *segment, cfg Config, size, lastOffset int64, now time.Time)
 }
 
 // writeToSegment writes at the end of the segment. On failure the file is
-// cut back so no partial batch stays behind.
+// cut back so no partial batch stays behind: a full disk leaves the log
+// online, any other error (or a failed cut) takes it offline.
 func (l *Log) writeToSegment(seg *segment, batches []byte) error {
-	if seg.tornTail {
-		if err := seg.file.Truncate(seg.size); err != nil {
-			return fmt.Errorf("log: trim failed write in %s: %w", seg.file.Name(), err)
-		}
-		seg.tornTail = false
-	}
 	if _, err := seg.file.WriteAt(batches, seg.size); err != nil {
+		err = fmt.Errorf("log: append to %s: %w", seg.file.Name(), err)
 		if truncErr := seg.file.Truncate(seg.size); truncErr != nil {
-			seg.tornTail = true
-			l.logger.Error("cannot trim failed write", "file", seg.file.Name(), "size", seg.size, "err", truncErr)
+			return l.Fail(fmt.Errorf("%w; cutting the partial write back to %d failed: %w", err, seg.size, truncErr))
 		}
-		return fmt.Errorf("log: append to %s: %w", seg.file.Name(), err)
+		return l.ioFailure(err)
 	}
 	return nil
 }
@@ -364,27 +360,24 @@ func (l *Log) sealWriter(seg *segment) error {
 		return err
 	}
 	seg.indexesDirty = false
-	if err := seg.file.Sync(); err != nil {
-		return fmt.Errorf("log: sync %s: %w", seg.file.Name(), err)
-	}
-	return nil
+	return syncFile(seg.file)
 }
 
 // Sync fsyncs the active segment. Concurrent callers share one fsync: a
 // caller whose data an earlier fsync covered returns without another.
 func (l *Log) Sync() error {
 	l.mu.Lock()
-	need, closed := l.mu.endOffset, l.mu.closed
+	need, unusable := l.mu.endOffset, l.unusableLocked()
 	l.mu.Unlock()
-	if closed {
-		return ErrClosed
+	if unusable != nil {
+		return unusable
 	}
 	l.syncMu.Lock()
 	defer l.syncMu.Unlock()
 	l.mu.Lock()
-	if l.mu.closed {
+	if unusable := l.unusableLocked(); unusable != nil {
 		l.mu.Unlock()
-		return ErrClosed
+		return unusable
 	}
 	if l.mu.flushedOffset >= need {
 		l.mu.Unlock()
@@ -392,8 +385,8 @@ func (l *Log) Sync() error {
 	}
 	target, seg := l.mu.endOffset, l.activeLocked()
 	l.mu.Unlock()
-	if err := seg.file.Sync(); err != nil {
-		return fmt.Errorf("log: sync %s: %w", seg.file.Name(), err)
+	if err := syncFile(seg.file); err != nil {
+		return l.Fail(err)
 	}
 	l.mu.Lock()
 	l.mu.flushedOffset = max(l.mu.flushedOffset, min(target, l.mu.endOffset))
@@ -404,7 +397,8 @@ func (l *Log) Sync() error {
 }
 
 // writeEpochCheckpoint persists the epoch cache if it changed since the
-// last successful write. Failures are logged and retried on the next call.
+// last successful write. Failures are logged; a full disk is retried on
+// the next call, any other failure takes the log offline.
 func (l *Log) writeEpochCheckpoint() error {
 	l.epochFileMu.Lock()
 	defer l.epochFileMu.Unlock()
@@ -416,7 +410,7 @@ func (l *Log) writeEpochCheckpoint() error {
 	}
 	if err := writeCheckpoint(l.fsys, l.dir, epochCheckpointName, encodeEpochs(entries)); err != nil {
 		l.logger.Error("cannot write leader epoch checkpoint", "dir", l.dir, "err", err)
-		return err
+		return l.ioFailure(err)
 	}
 	l.mu.Lock()
 	l.mu.epochWritten = max(l.mu.epochWritten, version)
@@ -438,8 +432,11 @@ func (l *Log) closeWriter(markClean bool) error {
 		l.mu.Unlock()
 		return ErrClosed
 	}
-	segments := l.mu.segments
+	segments, failure := l.mu.segments, l.mu.failure
 	l.mu.Unlock()
+	if failure != nil {
+		return l.closeOffline(segments)
+	}
 	err := l.sealAll(segments)
 	if epochErr := l.writeEpochCheckpoint(); err == nil {
 		err = epochErr
@@ -469,16 +466,26 @@ func (l *Log) sealAll(segments []*segment) error {
 		if !active && !s.indexesDirty {
 			continue
 		}
-		if s.tornTail {
-			if err := s.file.Truncate(s.size); err != nil {
-				return fmt.Errorf("log: trim %s: %w", s.file.Name(), err)
-			}
-			s.tornTail = false
-		}
 		if err := l.sealWriter(s); err != nil {
 			return err
 		}
 	}
+	return nil
+}
+
+// closeOffline closes the files of an offline log without writing
+// anything: no indexes, no clean-shutdown marker, so the next open scans
+// and recovers the segments.
+func (l *Log) closeOffline(segments []*segment) error {
+	l.syncMu.Lock()
+	l.mu.Lock()
+	l.mu.closed = true
+	l.mu.Unlock()
+	l.syncMu.Unlock()
+	for _, s := range segments {
+		s.file.Close()
+	}
+	l.finishDeletes(time.Time{}, true)
 	return nil
 }
 

@@ -49,8 +49,8 @@ type view struct {
 // offset onward, after checking offset against the log bounds. Called with
 // l.mu held.
 func (l *Log) snapshotFromLocked(offset int64) ([]view, error) {
-	if l.mu.closed {
-		return nil, ErrClosed
+	if unusable := l.unusableLocked(); unusable != nil {
+		return nil, unusable
 	}
 	if offset < l.mu.startOffset || offset > l.mu.endOffset {
 		return nil, fmt.Errorf("%w: %d not in [%d, %d]", ErrOffsetOutOfRange, offset, l.mu.startOffset, l.mu.endOffset)

@@ -207,11 +207,15 @@ func (l *Log) loadSegment(seg *segment, cfg Config, last, clean bool, limitRel i
 		l.logger.Warn("rebuilding index", "base", seg.base, "reason", err)
 		return l.recoverSegment(seg, cfg)
 	}
-	if !last {
+	if !last && clean {
 		return false, nil
 	}
+	// The tail after the last index entry must be whole batches: for the
+	// last segment this finds the log end; for an older one, after an
+	// unclean shutdown, it catches a segment cut short (the scan is at
+	// most index.interval.bytes of headers).
 	if err := l.loadTail(seg); err != nil {
-		l.logger.Warn("last segment tail is damaged; recovering", "base", seg.base, "reason", err)
+		l.logger.Warn("segment tail is damaged; recovering", "base", seg.base, "reason", err)
 		return l.recoverSegment(seg, cfg)
 	}
 	return false, nil

@@ -282,20 +282,34 @@ func TestENOSPCWithFailedTruncate(t *testing.T) {
 	clock := newClock()
 	cfg := testConfig()
 	l := openLog(t, fault, cfg, clock)
-	appendN(t, l, 1, 2, 40, 0, 0)
+	first := appendN(t, l, 1, 2, 40, 0, 0)
 	fault.AddRule(vfs.Rule{Op: vfs.OpWrite, PathSuffix: ".log", Err: syscall.ENOSPC, Partial: true, Times: 1})
 	fault.AddRule(vfs.Rule{Op: vfs.OpTruncate, PathSuffix: ".log", Times: 1})
-	if _, err := l.Append(buildBatch(batchSpec{records: 5, valueSize: 100}), true); !errors.Is(err, syscall.ENOSPC) {
+	if _, err := l.Append(buildBatch(batchSpec{records: 5, valueSize: 100}), true); !errors.Is(err, ErrOffline) || !errors.Is(err, syscall.ENOSPC) {
 		t.Fatalf("append: %v", err)
 	}
-	small := appendN(t, l, 1, 1, 1, 0, 0) // trims the torn bytes first
-	if got := fileSize(t, mem, segment0+".log"); got != l.Size() {
-		t.Fatalf("file %d bytes, log %d", got, l.Size())
+	// The torn bytes could not be cut: the log is offline for good.
+	if _, err := l.Append(buildBatch(batchSpec{records: 1}), true); !errors.Is(err, ErrOffline) {
+		t.Fatalf("append on an offline log: %v", err)
 	}
-	if got := readAll(t, l, 2, 1<<20, math.MaxInt64, false); !bytes.Equal(got, small[0]) {
-		t.Fatal("append after torn write differs")
+	if _, err := l.Read(0, 1<<20, math.MaxInt64, false); !errors.Is(err, ErrOffline) {
+		t.Fatalf("read on an offline log: %v", err)
 	}
-	l.Close()
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := mem.Stat(testDir + "/" + cleanShutdownName); err == nil {
+		t.Fatal("an offline log wrote a clean-shutdown marker")
+	}
+	// A restart scans the segment and cuts the torn tail.
+	r := openLog(t, mem, cfg, clock)
+	defer r.Close()
+	if got := readAll(t, r, 0, 1<<20, math.MaxInt64, false); !bytes.Equal(got, first[0]) {
+		t.Fatal("recovered log differs")
+	}
+	if res, err := r.Append(buildBatch(batchSpec{records: 1}), true); err != nil || res.FirstOffset != 2 {
+		t.Fatalf("append after restart: %+v %v", res, err)
+	}
 }
 
 func TestSyncFailureReported(t *testing.T) {
@@ -304,14 +318,16 @@ func TestSyncFailureReported(t *testing.T) {
 	defer l.Close()
 	appendN(t, l, 1, 1, 1, 0, 0)
 	id := fault.AddRule(vfs.Rule{Op: vfs.OpSync, PathSuffix: ".log"})
-	if err := l.Sync(); !errors.Is(err, vfs.ErrInjected) {
+	if err := l.Sync(); !errors.Is(err, vfs.ErrInjected) || !errors.Is(err, ErrOffline) {
 		t.Fatalf("sync: %v", err)
 	}
 	if l.FlushedOffset() != 0 {
 		t.Fatalf("flushed advanced on failure: %d", l.FlushedOffset())
 	}
+	// A failed fsync is never retried (the kernel may have dropped the
+	// pages it could not write): the log stays offline.
 	fault.RemoveRule(id)
-	if err := l.Sync(); err != nil || l.FlushedOffset() != 1 {
-		t.Fatalf("sync: %v flushed %d", err, l.FlushedOffset())
+	if err := l.Sync(); !errors.Is(err, ErrOffline) || l.FlushedOffset() != 0 {
+		t.Fatalf("sync after a failed one: %v flushed %d", err, l.FlushedOffset())
 	}
 }

@@ -34,17 +34,17 @@ func (l *Log) Tick(now time.Time) error {
 
 func (l *Log) tickWriter(now time.Time) (bool, error) {
 	l.mu.Lock()
-	closed, cfg, active := l.mu.closed, l.mu.cfg, l.activeLocked()
+	unusable, cfg, active := l.unusableLocked(), l.mu.cfg, l.activeLocked()
 	flushDue := l.mu.flushedOffset < l.mu.endOffset && cfg.FlushMs != math.MaxInt64 &&
 		now.Sub(l.mu.lastFlush).Milliseconds() >= cfg.FlushMs
 	next := active.next
 	l.mu.Unlock()
-	if closed {
-		return false, ErrClosed
+	if unusable != nil {
+		return false, unusable
 	}
 	if active.size > 0 && now.Sub(active.rollTime).Milliseconds() >= cfg.SegmentMs {
 		if _, err := l.rollWriter(next); err != nil {
-			return false, err
+			return false, l.ioFailure(err)
 		}
 	}
 	l.applyRetentionWriter(now, cfg)
@@ -159,18 +159,18 @@ func (l *Log) DeleteRecordsBefore(offset int64) error {
 	l.writeMu.Lock()
 	defer l.writeMu.Unlock()
 	l.mu.Lock()
-	closed, start, end := l.mu.closed, l.mu.startOffset, l.mu.endOffset
+	unusable, start, end := l.unusableLocked(), l.mu.startOffset, l.mu.endOffset
 	l.mu.Unlock()
 	switch {
-	case closed:
-		return ErrClosed
+	case unusable != nil:
+		return unusable
 	case offset > end || offset < 0:
 		return fmt.Errorf("%w: delete before %d, log end %d", ErrOffsetOutOfRange, offset, end)
 	case offset <= start:
 		return nil
 	}
 	if err := writeCheckpoint(l.fsys, l.dir, startCheckpointName, encodeStartOffset(offset)); err != nil {
-		return err
+		return l.ioFailure(err)
 	}
 	l.mu.Lock()
 	l.mu.startOffset = offset
@@ -197,19 +197,19 @@ func (l *Log) TruncateTo(offset int64) error {
 	l.writeMu.Lock()
 	defer l.writeMu.Unlock()
 	l.mu.Lock()
-	closed, start, end := l.mu.closed, l.mu.startOffset, l.mu.endOffset
+	unusable, start, end := l.unusableLocked(), l.mu.startOffset, l.mu.endOffset
 	l.mu.Unlock()
 	switch {
-	case closed:
-		return ErrClosed
+	case unusable != nil:
+		return unusable
 	case offset < 0:
 		return fmt.Errorf("%w: truncate to %d", ErrOffsetOutOfRange, offset)
 	case offset >= end:
 		return nil
 	case offset < start:
-		return l.truncateFullyWriter(offset)
+		return l.ioFailure(l.truncateFullyWriter(offset))
 	}
-	return l.truncateTailWriter(offset)
+	return l.ioFailure(l.truncateTailWriter(offset))
 }
 
 func (l *Log) truncateTailWriter(offset int64) error {
@@ -239,7 +239,7 @@ func (l *Log) truncateTailWriter(offset int64) error {
 	seg.timeIndex.truncateAtOffset(relative(seg.base, newEnd))
 	from := seg.index.lastPosition()
 	seg.bytesSinceIndex = pos - from
-	seg.indexesDirty, seg.tornTail = true, false
+	seg.indexesDirty = true
 	l.mu.endOffset = newEnd
 	l.mu.flushedOffset = min(l.mu.flushedOffset, newEnd)
 	l.lowerFirstDirty(newEnd)

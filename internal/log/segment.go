@@ -40,7 +40,6 @@ type segment struct {
 	bytesSinceIndex int64
 	rollTime        time.Time // first append, or when the log was opened
 	lastAppend      time.Time
-	tornTail        bool // a failed write may have left bytes past size
 	indexesDirty    bool // in-memory indexes differ from the files
 }
 

@@ -9,13 +9,13 @@ func (l *Log) TruncateFullyAndStartAt(offset int64) error {
 	l.writeMu.Lock()
 	defer l.writeMu.Unlock()
 	l.mu.Lock()
-	closed := l.mu.closed
+	unusable := l.unusableLocked()
 	l.mu.Unlock()
 	switch {
-	case closed:
-		return ErrClosed
+	case unusable != nil:
+		return unusable
 	case offset < 0:
 		return fmt.Errorf("%w: start at %d", ErrOffsetOutOfRange, offset)
 	}
-	return l.truncateFullyWriter(offset)
+	return l.ioFailure(l.truncateFullyWriter(offset))
 }

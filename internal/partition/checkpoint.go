@@ -136,11 +136,15 @@ func (m *Manager) loadHighWatermarks() map[ID]int64 {
 }
 
 // checkpointHighWatermarks writes each log directory's checkpoint with the
-// high watermarks of the replicas it holds.
+// high watermarks of the replicas it holds; an offline directory is never
+// written again.
 func (m *Manager) checkpointHighWatermarks() {
+	offline := m.OfflineDirs()
 	byDir := make(map[string]map[ID]int64, len(m.dirs))
 	for _, dir := range m.dirs {
-		byDir[dir] = map[ID]int64{}
+		if _, failed := offline[dir]; !failed {
+			byDir[dir] = map[ID]int64{}
+		}
 	}
 	for _, p := range m.All() {
 		if entries := byDir[m.Dir(p.ID)]; entries != nil {

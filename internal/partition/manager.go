@@ -51,6 +51,9 @@ type Manager struct {
 		// checkpointed high watermarks of replicas not opened yet
 		// (replication-offset-checkpoint, read at start)
 		checkpointed map[ID]int64
+		// offline holds the failed log directories (offline.go).
+		offline      map[string]error
+		onDirFailure func(dir string, cause error)
 	}
 }
 
@@ -66,6 +69,7 @@ func NewManager(nodeID int32, fsys vfs.FS, dirs []string, logger *slog.Logger, c
 	m.mu.parts = make(map[ID]*Partition)
 	m.mu.where = make(map[ID]string)
 	m.mu.byDir = make(map[string]int)
+	m.mu.offline = make(map[string]error)
 	for _, d := range dirs {
 		if err := fsys.MkdirAll(d, 0o755); err != nil {
 			return nil, fmt.Errorf("log directory %s: %w", d, err)
@@ -199,6 +203,9 @@ func (m *Manager) ensure(a Assignment) (*Partition, error) {
 		delete(m.mu.where, a.ID)
 	}
 	dataDir := m.findDirLocked(a.ID)
+	if err := m.offlineLocked(dataDir); err != nil {
+		return nil, err
+	}
 	dir := filepath.Join(dataDir, dirName(a.ID))
 	if id, err := m.readTopicID(dir); err == nil && id != a.TopicID {
 		m.logger.Info("removing replica of an earlier topic with the same name", "dir", dir)
@@ -310,13 +317,17 @@ func (m *Manager) tickLoop() {
 		}
 		now := m.clock()
 		snapshot := now.Sub(lastSnapshot) >= time.Minute
+		m.checkFailures()
 		for _, p := range m.All() {
+			if p.log.Failure() != nil {
+				continue // its directory is offline
+			}
 			if err := p.log.Tick(now); err != nil {
 				m.logger.Warn("log maintenance failed", "partition", p.ID.String(), "err", err)
 			}
 			p.maybeClean(now)
 			if snapshot {
-				p.maintainProducers(m.fs, m.Dir(p.ID), now)
+				m.storageFailure(m.Dir(p.ID), p, p.maintainProducers(m.fs, m.Dir(p.ID), now))
 			}
 		}
 		if snapshot {
@@ -329,24 +340,27 @@ func (m *Manager) tickLoop() {
 	}
 }
 
-func (p *Partition) maintainProducers(fsys vfs.FS, dataDir string, now time.Time) {
+func (p *Partition) maintainProducers(fsys vfs.FS, dataDir string, now time.Time) error {
 	if exp := p.Settings().ProducerExpiration; exp > 0 {
 		p.mu.Lock()
 		p.mu.producers.Expire(now.UnixMilli(), exp.Milliseconds())
 		p.mu.Unlock()
 	}
-	if err := p.WriteSnapshot(fsys, filepath.Join(dataDir, dirName(p.ID))); err != nil {
-		p.logger.Warn("writing producer snapshot", "err", err)
-	}
+	return p.WriteSnapshot(fsys, filepath.Join(dataDir, dirName(p.ID)))
 }
 
 // Close stops maintenance and closes every replica, snapshotting producer
-// state so a restart need not rescan the log.
+// state so a restart need not rescan the log (not in an offline directory:
+// nothing is written there any more).
 func (m *Manager) Close() {
 	close(m.stop)
 	m.wg.Wait()
 	m.checkpointHighWatermarks()
 	for _, p := range m.All() {
+		if p.log.Failure() != nil {
+			p.Close()
+			continue
+		}
 		if err := p.WriteSnapshot(m.fs, filepath.Join(m.Dir(p.ID), dirName(p.ID))); err != nil {
 			m.logger.Warn("writing producer snapshot", "partition", p.ID.String(), "err", err)
 		}

@@ -98,11 +98,20 @@ func (p *Partition) WriteSnapshot(fsys vfs.FS, dir string) error {
 		return err
 	}
 	tmp := filepath.Join(dir, snapshotFile+".tmp")
-	f, err := fsys.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o644)
+	if err := writeSnapshotFile(fsys, tmp, buf.Bytes()); err != nil {
+		fsys.Remove(tmp) // a partial snapshot is never renamed into place
+		return err
+	}
+	return fsys.Rename(tmp, filepath.Join(dir, snapshotFile))
+}
+
+// writeSnapshotFile writes and fsyncs a new snapshot file.
+func writeSnapshotFile(fsys vfs.FS, name string, data []byte) error {
+	f, err := fsys.OpenFile(name, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o644)
 	if err != nil {
 		return err
 	}
-	if _, err := f.Write(buf.Bytes()); err != nil {
+	if _, err := f.Write(data); err != nil {
 		f.Close()
 		return err
 	}
@@ -110,8 +119,5 @@ func (p *Partition) WriteSnapshot(fsys vfs.FS, dir string) error {
 		f.Close()
 		return err
 	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	return fsys.Rename(tmp, filepath.Join(dir, snapshotFile))
+	return f.Close()
 }

@@ -114,7 +114,7 @@ func produceOne(env *Env, req *Request, acks int16, topic string, records []byte
 		if msg := err.Error(); req.Version >= 8 && partition.IsRecordError(err) {
 			rp.ErrorMessage = &msg
 		}
-		if !partition.IsRecordError(err) && !errors.Is(err, partition.ErrNotLeader) && rp.ErrorCode == kerr.KafkaStorageError.Code {
+		if !partition.IsRecordError(err) && !errors.Is(err, partition.ErrNotLeader) && (rp.ErrorCode == kerr.KafkaStorageError.Code || rp.ErrorCode == kerr.UnknownServerError.Code) {
 			req.Log.Error("append failed", "partition", p.ID.String(), "err", err)
 		}
 		return replicationWait{}, false

@@ -49,12 +49,15 @@ func errorCode(err error) int16 {
 		return kerr.OutOfOrderSequenceNumber.Code
 	case errors.Is(err, producerstate.ErrInvalidProducerEpoch):
 		return kerr.InvalidProducerEpoch.Code
-	case controller.KafkaError(err) != nil:
+	case errors.Is(err, log.ErrOffline), log.IsDiskFull(err):
+		// A failed log directory, or a full disk (the append was undone).
+		return kerr.KafkaStorageError.Code
+	case controller.KafkaError(err) != kerr.UnknownServerError:
 		return controller.KafkaError(err).Code
 	case errors.Is(err, context.DeadlineExceeded):
 		return kerr.RequestTimedOut.Code
 	case errors.Is(err, log.ErrClosed):
 		return kerr.NotLeaderForPartition.Code
 	}
-	return kerr.KafkaStorageError.Code
+	return kerr.UnknownServerError.Code
 }
