@@ -63,11 +63,11 @@ type slot struct {
 // complete records the response; the request's bytes go back to the pool
 // (it is answered, as Kafka counts it).
 func (s *slot) complete(resp kmsg.Response) {
+	s.release() // before the writer can see the response
 	s.once.Do(func() {
 		s.resp = resp
 		close(s.done)
 	})
-	s.release()
 }
 
 // release returns the frame's reservation once, whether the request was
