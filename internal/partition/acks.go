@@ -14,7 +14,7 @@ func (p *Partition) WaitReplicated(ctx context.Context, offset int64) error {
 	defer p.Unwatch(wake)
 	for {
 		// Register before checking so a change in between wakes us.
-		p.Watch(wake)
+		p.WatchFor(wake, WakeOnHighWatermark)
 		if done, err := p.replicatedBeyond(offset); done {
 			return err
 		}

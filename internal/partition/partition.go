@@ -79,7 +79,7 @@ type Partition struct {
 		settings  Settings
 		producers *producerstate.Manager
 		leader    bool
-		waiters   map[chan struct{}]struct{}
+		waiters   map[chan struct{}]Wake
 		replicas  replicaSet
 		// hwFromOpen: the high watermark is the log end offset found at
 		// open, trusted only while this replica is alone in its in-sync set.
@@ -155,14 +155,39 @@ func (p *Partition) CheckLeaderEpoch(epoch int32) error {
 	return nil
 }
 
-// Watch registers ch to receive (without blocking) once when new data
-// becomes visible. Unwatch removes it; a woken channel is removed already.
-func (p *Partition) Watch(ch chan struct{}) {
+// Wake says which changes wake a watcher (Watch, WatchFor).
+type Wake uint8
+
+const (
+	// WakeOnAppend: records were appended to the leader's log (follower
+	// fetches read up to the log end).
+	WakeOnAppend Wake = 1 << iota
+	// WakeOnHighWatermark: the high watermark moved (consumer fetches and
+	// acks=all waiters see only committed records).
+	WakeOnHighWatermark
+	// wakeOnState: leadership, replica sets or the partition's life
+	// changed; every watcher is woken.
+	wakeOnState
+	// WakeOnAny wakes on every change.
+	WakeOnAny = WakeOnAppend | WakeOnHighWatermark | wakeOnState
+)
+
+// Watch registers ch to receive (without blocking) once when anything
+// changes. WatchFor is the selective form.
+func (p *Partition) Watch(ch chan struct{}) { p.WatchFor(ch, WakeOnAny) }
+
+// WatchFor registers ch to receive (without blocking) once when a change
+// of a kind in on happens; leadership and replica-set changes and Close
+// always wake. Unwatch removes ch; a woken channel is removed already.
+// A long poll that waits for committed records watches
+// WakeOnHighWatermark only, so an append that is not yet committed does
+// not wake it for nothing.
+func (p *Partition) WatchFor(ch chan struct{}, on Wake) {
 	p.mu.Lock()
 	if p.mu.waiters == nil {
-		p.mu.waiters = make(map[chan struct{}]struct{})
+		p.mu.waiters = make(map[chan struct{}]Wake)
 	}
-	p.mu.waiters[ch] = struct{}{}
+	p.mu.waiters[ch] = on | wakeOnState
 	p.mu.Unlock()
 }
 
@@ -173,8 +198,12 @@ func (p *Partition) Unwatch(ch chan struct{}) {
 	p.mu.Unlock()
 }
 
-func (p *Partition) notifyLocked() {
-	for ch := range p.mu.waiters {
+// notifyLocked wakes the watchers interested in what changed.
+func (p *Partition) notifyLocked(changed Wake) {
+	for ch, on := range p.mu.waiters {
+		if on&changed == 0 {
+			continue
+		}
 		select {
 		case ch <- struct{}{}:
 		default:
@@ -187,7 +216,7 @@ func (p *Partition) notifyLocked() {
 func (p *Partition) Close() error {
 	p.mu.Lock()
 	p.mu.leader = false
-	p.notifyLocked()
+	p.notifyLocked(WakeOnAny)
 	p.mu.Unlock()
 	return p.log.Close()
 }

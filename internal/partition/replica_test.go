@@ -296,3 +296,49 @@ func TestReopenedReplicaDoesNotTrustItsLogEnd(t *testing.T) {
 		t.Fatalf("sole leader after reopen: high watermark %d, want 2", hw)
 	}
 }
+
+// woken reports whether ch received a wake-up.
+func woken(ch chan struct{}) bool {
+	select {
+	case <-ch:
+		return true
+	default:
+		return false
+	}
+}
+
+func TestWatchForWakesOnlyOnItsChange(t *testing.T) {
+	p := openAt(t, vfs.NewMem(), "/l", testSettings())
+	p.MakeLeader(1, 0, []int32{1, 2}, []int32{1, 2}, 1)
+	if err := p.FollowerFetched(2, 0, t0); err != nil {
+		t.Fatal(err)
+	}
+	appends, committed := make(chan struct{}, 1), make(chan struct{}, 1)
+	p.WatchFor(appends, WakeOnAppend)
+	p.WatchFor(committed, WakeOnHighWatermark)
+	mustAppend(t, p, batch(t, -1, -1, -1, "a"))
+	if !woken(appends) {
+		t.Fatal("an append did not wake a WakeOnAppend watcher")
+	}
+	if woken(committed) {
+		t.Fatal("an uncommitted append woke a WakeOnHighWatermark watcher")
+	}
+	p.WatchFor(appends, WakeOnAppend)
+	if err := p.FollowerFetched(2, 1, t0); err != nil {
+		t.Fatal(err)
+	}
+	if hw := p.HighWatermark(); hw != 1 {
+		t.Fatalf("high watermark %d, want 1", hw)
+	}
+	if !woken(committed) {
+		t.Fatal("the high watermark moved without waking a WakeOnHighWatermark watcher")
+	}
+	if woken(appends) {
+		t.Fatal("a high watermark move woke a WakeOnAppend watcher")
+	}
+	p.MakeFollower(2, 1, 2, []int32{1, 2})
+	if !woken(appends) {
+		t.Fatal("losing leadership did not wake every watcher")
+	}
+	p.Unwatch(appends)
+}

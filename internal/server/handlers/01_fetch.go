@@ -53,6 +53,12 @@ func handleFetch(env *Env, req *Request, respond Responder) {
 	// deadline, or the connection closing.
 	go func() {
 		wake := make(chan struct{}, 1)
+		// Followers read up to the log end, consumers up to the high
+		// watermark: each is woken only by the change it can see.
+		on := partition.WakeOnHighWatermark
+		if replicaOf(req.Version, r) >= 0 {
+			on = partition.WakeOnAppend
+		}
 		timer := time.NewTimer(wait)
 		defer timer.Stop()
 		defer func() {
@@ -62,7 +68,7 @@ func handleFetch(env *Env, req *Request, respond Responder) {
 		}()
 		for {
 			for _, p := range parts {
-				p.Watch(wake)
+				p.WatchFor(wake, on)
 			}
 			// Re-read after registering so a write in between is seen.
 			resp, size, parts = buildFetch(env, req, r)
