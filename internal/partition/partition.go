@@ -73,6 +73,7 @@ type Partition struct {
 
 	highWatermark atomic.Int64
 	leaderEpoch   atomic.Int32
+	changes       atomic.Uint64 // see Changes
 
 	mu struct {
 		sync.Mutex
@@ -198,8 +199,15 @@ func (p *Partition) Unwatch(ch chan struct{}) {
 	p.mu.Unlock()
 }
 
+// Changes counts the notifications of watchers so far. A long poll that
+// loaded it before reading the partition, then registered with WatchFor,
+// need not read again if it is unchanged: nothing it could wait for
+// happened in between.
+func (p *Partition) Changes() uint64 { return p.changes.Load() }
+
 // notifyLocked wakes the watchers interested in what changed.
 func (p *Partition) notifyLocked(changed Wake) {
+	p.changes.Add(1)
 	for ch, on := range p.mu.waiters {
 		if on&changed == 0 {
 			continue
