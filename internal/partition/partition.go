@@ -81,6 +81,7 @@ type Partition struct {
 		producers *producerstate.Manager
 		leader    bool
 		waiters   map[chan struct{}]Wake
+		acks      map[*AckWaiter]struct{} // AwaitReplicated in progress
 		replicas  replicaSet
 		// hwFromOpen: the high watermark is the log end offset found at
 		// open, trusted only while this replica is alone in its in-sync set.
@@ -208,6 +209,9 @@ func (p *Partition) Changes() uint64 { return p.changes.Load() }
 // notifyLocked wakes the watchers interested in what changed.
 func (p *Partition) notifyLocked(changed Wake) {
 	p.changes.Add(1)
+	if changed&(WakeOnHighWatermark|wakeOnState) != 0 && len(p.mu.acks) > 0 {
+		p.completeAcksLocked()
+	}
 	for ch, on := range p.mu.waiters {
 		if on&changed == 0 {
 			continue
