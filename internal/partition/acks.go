@@ -89,7 +89,7 @@ func (p *Partition) replicatedBeyondLocked(offset int64) (bool, error) {
 		return true, ErrNotLeader
 	case p.highWatermark.Load() <= offset:
 		return false, nil
-	case p.inSyncCountLocked() < p.mu.settings.MinInsyncReplicas:
+	case p.inSyncCountLocked() < p.settings.Load().MinInsyncReplicas:
 		return true, ErrNotEnoughReplicasAfterAppend
 	}
 	return true, nil

@@ -75,9 +75,12 @@ type Partition struct {
 	leaderEpoch   atomic.Int32
 	changes       atomic.Uint64 // see Changes
 
+	// settings holds the current Settings; replaced whole by SetSettings,
+	// read without the lock on every append.
+	settings atomic.Pointer[Settings]
+
 	mu struct {
 		sync.Mutex
-		settings  Settings
 		producers *producerstate.Manager
 		leader    bool
 		waiters   map[chan struct{}]Wake
@@ -108,17 +111,11 @@ func (p *Partition) HighWatermark() int64 { return p.highWatermark.Load() }
 func (p *Partition) LeaderEpoch() int32 { return p.leaderEpoch.Load() }
 
 // Settings returns the current topic settings.
-func (p *Partition) Settings() Settings {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.mu.settings
-}
+func (p *Partition) Settings() Settings { return *p.settings.Load() }
 
 // SetSettings applies changed topic configs.
 func (p *Partition) SetSettings(s Settings) {
-	p.mu.Lock()
-	p.mu.settings = s
-	p.mu.Unlock()
+	p.settings.Store(&s)
 	p.log.SetConfig(s.Log)
 }
 
