@@ -84,7 +84,7 @@ func (c *conn) serve() {
 var errFrame = errors.New("bad request frame")
 
 func (c *conn) readLoop() error {
-	br := bufio.NewReaderSize(c.nc, 64<<10)
+	br := bufio.NewReaderSize(c.nc, readBufferSize)
 	var sizeBuf [4]byte
 	maxFrame := c.srv.cfg.MaxRequestBytes
 	for {
@@ -227,7 +227,7 @@ func (c *conn) push(corr int32, key int16, flexible bool) *slot {
 }
 
 func (c *conn) writeLoop() {
-	bw := bufio.NewWriterSize(c.nc, 64<<10)
+	var bw *bufio.Writer // pooled: held only while responses are queued
 	var buf []byte
 	var segs []handlers.Segment
 	failed := false
@@ -239,6 +239,9 @@ func (c *conn) writeLoop() {
 		}
 		if failed {
 			continue // drain so the reader never blocks on a full window
+		}
+		if bw == nil {
+			bw = getWriter(c.nc)
 		}
 		if seg, ok := s.resp.(handlers.SegmentedResponse); ok {
 			var err error
@@ -264,10 +267,13 @@ func (c *conn) writeLoop() {
 			if err := bw.Flush(); err != nil {
 				failed = true
 				c.cancel()
+				continue
 			}
+			putWriter(bw)
+			bw = nil
 		}
 	}
-	if !failed {
+	if !failed && bw != nil {
 		bw.Flush()
 	}
 }
