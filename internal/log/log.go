@@ -306,6 +306,7 @@ func (s *segment) addBatchLocked(h record.Header, interval int64) {
 		s.bytesSinceIndex = 0
 		s.indexesDirty = true
 	}
+	s.tail.add(s.size, s.size+int64(h.Size()), h.LastOffset())
 	s.size += int64(h.Size())
 	s.bytesSinceIndex += int64(h.Size())
 	s.next = h.NextOffset()

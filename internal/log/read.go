@@ -65,11 +65,11 @@ func (l *Log) snapshotFromLocked(offset int64) ([]view, error) {
 	return views, nil
 }
 
-// floorBelowOffset looks up the index under the lock.
+// floorBelowOffset looks up the index and the tail under the lock.
 func (l *Log) floorBelowOffset(s *segment, target int64) int64 {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return s.index.floorBelowOffset(s.base, target)
+	return max(s.index.floorBelowOffset(s.base, target), s.tail.floorBelowOffset(target, s.size))
 }
 
 func (l *Log) floorPosition(s *segment, pos int64) int64 {
@@ -96,6 +96,21 @@ func (l *Log) findPosition(v view, target int64, match func(record.Header) bool)
 			return pos, h, nil
 		}
 	}
+}
+
+// batchStart returns the position in v of the batch holding offset, or of
+// the first batch after it (v.size when none). Near the log end the tail
+// index knows it without reading the file: every batch before its floor
+// ends below offset and the batch at the floor does not.
+func (l *Log) batchStart(v view, offset int64) (int64, error) {
+	l.mu.Lock()
+	floor := v.seg.tail.floorBelowOffset(offset, v.seg.size)
+	l.mu.Unlock()
+	if floor >= 0 {
+		return min(floor, v.size), nil
+	}
+	pos, _, err := l.findPosition(v, offset, func(h record.Header) bool { return h.LastOffset() >= offset })
+	return pos, err
 }
 
 // lastBoundary returns the end of the last whole batch that ends at or
@@ -137,7 +152,7 @@ func (l *Log) Read(offset int64, maxBytes int, maxOffset int64, minOneBatch bool
 	for i, v := range views {
 		start := int64(0)
 		if i == 0 {
-			if start, _, err = l.findPosition(v, offset, func(h record.Header) bool { return h.LastOffset() >= offset }); err != nil {
+			if start, err = l.batchStart(v, offset); err != nil {
 				return ReadResult{}, err
 			}
 		}

@@ -35,6 +35,7 @@ type segment struct {
 	timeIndex            timeIndex
 	maxTimestamp         int64 // -1 when the segment holds no timestamps
 	offsetOfMaxTimestamp int64 // last offset of the first batch with maxTimestamp
+	tail                 tailIndex
 
 	// Writer-only state (Log.writeMu).
 	bytesSinceIndex int64

@@ -108,7 +108,7 @@ func (p *Partition) AppendRecordsAcks(records []byte, requiredAcks int16) (Appen
 		pos += h.Size()
 	}
 	p.maybeAdvanceHighWatermarkLocked()
-	p.notifyLocked() // followers long-poll for the log end, not the high watermark
+	p.notifyLocked(WakeOnAppend) // followers long-poll for the log end, not the high watermark
 	res.BaseOffset = ar.FirstOffset
 	res.LastOffset = ar.LastOffset
 	res.LogStartOffset = ar.LogStartOffset

@@ -144,7 +144,7 @@ func (p *Partition) SetFollowerHighWatermark(hw int64) {
 	hw = min(hw, p.log.EndOffset())
 	if hw != p.highWatermark.Load() {
 		p.highWatermark.Store(hw)
-		p.notifyLocked()
+		p.notifyLocked(WakeOnHighWatermark)
 	}
 }
 

@@ -64,7 +64,7 @@ func (m *Manager) failDir(dir string, cause error) {
 	for _, p := range inDir {
 		p.log.Fail(fmt.Errorf("log directory %s is offline: %w", dir, cause))
 		p.mu.Lock()
-		p.notifyLocked() // long-polling fetches see the error at once
+		p.notifyLocked(WakeOnAny) // long-polling fetches see the error at once
 		p.mu.Unlock()
 	}
 	if fn != nil {

@@ -34,7 +34,7 @@ func Open(fsys vfs.FS, dir string, id ID, topicID [16]byte, settings Settings, l
 		return nil, fmt.Errorf("opening log of %s: %w", id, err)
 	}
 	p := &Partition{ID: id, TopicID: topicID, log: l, logger: logger, clock: clock, fsys: fsys, dir: dir}
-	p.mu.settings = settings
+	p.settings.Store(&settings)
 	producers, err := restoreProducers(fsys, dir, l, logger)
 	if err != nil {
 		l.Close()

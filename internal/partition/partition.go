@@ -73,13 +73,18 @@ type Partition struct {
 
 	highWatermark atomic.Int64
 	leaderEpoch   atomic.Int32
+	changes       atomic.Uint64 // see Changes
+
+	// settings holds the current Settings; replaced whole by SetSettings,
+	// read without the lock on every append.
+	settings atomic.Pointer[Settings]
 
 	mu struct {
 		sync.Mutex
-		settings  Settings
 		producers *producerstate.Manager
 		leader    bool
-		waiters   map[chan struct{}]struct{}
+		waiters   map[chan struct{}]Wake
+		acks      map[*AckWaiter]struct{} // AwaitReplicated in progress
 		replicas  replicaSet
 		// hwFromOpen: the high watermark is the log end offset found at
 		// open, trusted only while this replica is alone in its in-sync set.
@@ -106,17 +111,11 @@ func (p *Partition) HighWatermark() int64 { return p.highWatermark.Load() }
 func (p *Partition) LeaderEpoch() int32 { return p.leaderEpoch.Load() }
 
 // Settings returns the current topic settings.
-func (p *Partition) Settings() Settings {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.mu.settings
-}
+func (p *Partition) Settings() Settings { return *p.settings.Load() }
 
 // SetSettings applies changed topic configs.
 func (p *Partition) SetSettings(s Settings) {
-	p.mu.Lock()
-	p.mu.settings = s
-	p.mu.Unlock()
+	p.settings.Store(&s)
 	p.log.SetConfig(s.Log)
 }
 
@@ -155,14 +154,39 @@ func (p *Partition) CheckLeaderEpoch(epoch int32) error {
 	return nil
 }
 
-// Watch registers ch to receive (without blocking) once when new data
-// becomes visible. Unwatch removes it; a woken channel is removed already.
-func (p *Partition) Watch(ch chan struct{}) {
+// Wake says which changes wake a watcher (Watch, WatchFor).
+type Wake uint8
+
+const (
+	// WakeOnAppend: records were appended to the leader's log (follower
+	// fetches read up to the log end).
+	WakeOnAppend Wake = 1 << iota
+	// WakeOnHighWatermark: the high watermark moved (consumer fetches and
+	// acks=all waiters see only committed records).
+	WakeOnHighWatermark
+	// wakeOnState: leadership, replica sets or the partition's life
+	// changed; every watcher is woken.
+	wakeOnState
+	// WakeOnAny wakes on every change.
+	WakeOnAny = WakeOnAppend | WakeOnHighWatermark | wakeOnState
+)
+
+// Watch registers ch to receive (without blocking) once when anything
+// changes. WatchFor is the selective form.
+func (p *Partition) Watch(ch chan struct{}) { p.WatchFor(ch, WakeOnAny) }
+
+// WatchFor registers ch to receive (without blocking) once when a change
+// of a kind in on happens; leadership and replica-set changes and Close
+// always wake. Unwatch removes ch; a woken channel is removed already.
+// A long poll that waits for committed records watches
+// WakeOnHighWatermark only, so an append that is not yet committed does
+// not wake it for nothing.
+func (p *Partition) WatchFor(ch chan struct{}, on Wake) {
 	p.mu.Lock()
 	if p.mu.waiters == nil {
-		p.mu.waiters = make(map[chan struct{}]struct{})
+		p.mu.waiters = make(map[chan struct{}]Wake)
 	}
-	p.mu.waiters[ch] = struct{}{}
+	p.mu.waiters[ch] = on | wakeOnState
 	p.mu.Unlock()
 }
 
@@ -173,8 +197,22 @@ func (p *Partition) Unwatch(ch chan struct{}) {
 	p.mu.Unlock()
 }
 
-func (p *Partition) notifyLocked() {
-	for ch := range p.mu.waiters {
+// Changes counts the notifications of watchers so far. A long poll that
+// loaded it before reading the partition, then registered with WatchFor,
+// need not read again if it is unchanged: nothing it could wait for
+// happened in between.
+func (p *Partition) Changes() uint64 { return p.changes.Load() }
+
+// notifyLocked wakes the watchers interested in what changed.
+func (p *Partition) notifyLocked(changed Wake) {
+	p.changes.Add(1)
+	if changed&(WakeOnHighWatermark|wakeOnState) != 0 && len(p.mu.acks) > 0 {
+		p.completeAcksLocked()
+	}
+	for ch, on := range p.mu.waiters {
+		if on&changed == 0 {
+			continue
+		}
 		select {
 		case ch <- struct{}{}:
 		default:
@@ -187,7 +225,7 @@ func (p *Partition) notifyLocked() {
 func (p *Partition) Close() error {
 	p.mu.Lock()
 	p.mu.leader = false
-	p.notifyLocked()
+	p.notifyLocked(WakeOnAny)
 	p.mu.Unlock()
 	return p.log.Close()
 }

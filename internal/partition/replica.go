@@ -79,7 +79,7 @@ func (p *Partition) MakeLeader(epoch, partitionEpoch int32, replicas, isr []int3
 	}
 	p.distrustOpenHighWatermarkLocked()
 	p.maybeAdvanceHighWatermarkLocked()
-	p.notifyLocked()
+	p.notifyLocked(WakeOnAny)
 }
 
 // MakeFollower makes this replica a follower of leader at epoch. The high
@@ -100,7 +100,7 @@ func (p *Partition) MakeFollower(epoch, partitionEpoch int32, leader int32, repl
 	if leo := p.log.EndOffset(); p.highWatermark.Load() > leo {
 		p.highWatermark.Store(leo)
 	}
-	p.notifyLocked()
+	p.notifyLocked(WakeOnAny)
 }
 
 // Leader returns the broker leading this partition as last told by
@@ -175,7 +175,7 @@ func (p *Partition) maybeAdvanceHighWatermarkLocked() {
 	}
 	if hw > p.highWatermark.Load() {
 		p.highWatermark.Store(hw)
-		p.notifyLocked()
+		p.notifyLocked(WakeOnHighWatermark)
 	}
 }
 
@@ -281,5 +281,5 @@ func (p *Partition) ApplyISR(isr []int32, partitionEpoch int32) {
 	rs.partitionEpoch = partitionEpoch
 	rs.isr = slices.Clone(isr)
 	p.maybeAdvanceHighWatermarkLocked()
-	p.notifyLocked()
+	p.notifyLocked(WakeOnAny)
 }

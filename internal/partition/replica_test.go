@@ -296,3 +296,112 @@ func TestReopenedReplicaDoesNotTrustItsLogEnd(t *testing.T) {
 		t.Fatalf("sole leader after reopen: high watermark %d, want 2", hw)
 	}
 }
+
+// woken reports whether ch received a wake-up.
+func woken(ch chan struct{}) bool {
+	select {
+	case <-ch:
+		return true
+	default:
+		return false
+	}
+}
+
+func TestWatchForWakesOnlyOnItsChange(t *testing.T) {
+	p := openAt(t, vfs.NewMem(), "/l", testSettings())
+	p.MakeLeader(1, 0, []int32{1, 2}, []int32{1, 2}, 1)
+	if err := p.FollowerFetched(2, 0, t0); err != nil {
+		t.Fatal(err)
+	}
+	appends, committed := make(chan struct{}, 1), make(chan struct{}, 1)
+	p.WatchFor(appends, WakeOnAppend)
+	p.WatchFor(committed, WakeOnHighWatermark)
+	mustAppend(t, p, batch(t, -1, -1, -1, "a"))
+	if !woken(appends) {
+		t.Fatal("an append did not wake a WakeOnAppend watcher")
+	}
+	if woken(committed) {
+		t.Fatal("an uncommitted append woke a WakeOnHighWatermark watcher")
+	}
+	p.WatchFor(appends, WakeOnAppend)
+	if err := p.FollowerFetched(2, 1, t0); err != nil {
+		t.Fatal(err)
+	}
+	if hw := p.HighWatermark(); hw != 1 {
+		t.Fatalf("high watermark %d, want 1", hw)
+	}
+	if !woken(committed) {
+		t.Fatal("the high watermark moved without waking a WakeOnHighWatermark watcher")
+	}
+	if woken(appends) {
+		t.Fatal("a high watermark move woke a WakeOnAppend watcher")
+	}
+	p.MakeFollower(2, 1, 2, []int32{1, 2})
+	if !woken(appends) {
+		t.Fatal("losing leadership did not wake every watcher")
+	}
+	p.Unwatch(appends)
+}
+
+func TestAwaitReplicated(t *testing.T) {
+	s := testSettings()
+	s.MinInsyncReplicas = 2
+	p := openAt(t, vfs.NewMem(), "/l", s)
+	p.MakeLeader(1, 0, []int32{1, 2}, []int32{1, 2}, 1)
+	res := mustAppend(t, p, batch(t, -1, -1, -1, "a", "b"))
+
+	var ends []error
+	record := func(err error) { ends = append(ends, err) } // runs on this goroutine: every call below is synchronous
+	w := p.AwaitReplicated(res.LastOffset, record)
+	if err := p.FollowerFetched(2, 1, t0); err != nil { // not yet past offset 1
+		t.Fatal(err)
+	}
+	if len(ends) != 0 {
+		t.Fatalf("ended before the high watermark passed offset 1: %v", ends)
+	}
+	if err := p.FollowerFetched(2, 2, t0); err != nil {
+		t.Fatal(err)
+	}
+	if len(ends) != 1 || ends[0] != nil {
+		t.Fatalf("after the follower fetched at 2: %v, want one nil", ends)
+	}
+	if p.CancelAwait(w) {
+		t.Fatal("CancelAwait succeeded after the wait ended")
+	}
+
+	// Already replicated: done runs before AwaitReplicated returns.
+	p.AwaitReplicated(res.LastOffset, record)
+	if len(ends) != 2 || ends[1] != nil {
+		t.Fatalf("already replicated: %v", ends)
+	}
+
+	// Cancelled: done never runs.
+	res = mustAppend(t, p, batch(t, -1, -1, -1, "c"))
+	w = p.AwaitReplicated(res.LastOffset, record)
+	if !p.CancelAwait(w) {
+		t.Fatal("CancelAwait failed on a pending wait")
+	}
+	if err := p.FollowerFetched(2, 3, t0); err != nil {
+		t.Fatal(err)
+	}
+	if len(ends) != 2 {
+		t.Fatalf("a cancelled wait ended: %v", ends)
+	}
+
+	// The in-sync set shrinks below min.insync.replicas while waiting.
+	res = mustAppend(t, p, batch(t, -1, -1, -1, "d"))
+	p.AwaitReplicated(res.LastOffset, record)
+	p.ApplyISR([]int32{1}, 1)
+	if len(ends) != 3 || !errors.Is(ends[2], ErrNotEnoughReplicasAfterAppend) {
+		t.Fatalf("after shrink: %v", ends)
+	}
+
+	// Losing leadership while waiting.
+	p.ApplyISR([]int32{1, 2}, 2)
+	res = mustAppend(t, p, batch(t, -1, -1, -1, "e"))
+	p.AwaitReplicated(res.LastOffset, record)
+	p.MakeFollower(2, 2, 2, []int32{1, 2})
+	if len(ends) != 4 || !errors.Is(ends[3], ErrNotLeader) {
+		t.Fatalf("after losing leadership: %v", ends)
+	}
+}

@@ -118,10 +118,10 @@ func TestFollowerCatchesUp(t *testing.T) {
 	m := NewManager(2, client, testLogger, testConfig)
 	defer m.Close()
 	m.Follow(follower, 1, 1)
+	// The leader learns the follower has everything from its next fetch,
+	// and the follower learns the new high watermark from the answer.
+	poll(t, "the leader's high watermark to reach 10", func() bool { return leader.HighWatermark() == 10 })
 	poll(t, "the follower to catch up", identical(t, leader, follower))
-	if hw := leader.HighWatermark(); hw != 10 {
-		t.Fatalf("leader high watermark %d, want 10", hw)
-	}
 	produce(t, leader, "c", "d")
 	poll(t, "the follower to catch up again", identical(t, leader, follower))
 	if e := follower.Log().LatestEpoch(); e != 1 {

@@ -25,13 +25,10 @@ import (
 // pipelines without reading responses exerts back-pressure instead of memory.
 const maxInFlight = 64
 
-// Per-connection buffers. The read buffer is small because frame bodies
-// larger than it are read straight into their own buffer; the write buffer
-// is allocated with the first response, so connections that never get one
-// cost little.
+// Frame bodies larger than the read buffer (writer.go) are read straight
+// into their own buffer; the write buffer is pooled and held only while
+// responses are queued, so idle connections cost little.
 const (
-	readBufferSize  = 16 << 10
-	writeBufferSize = 64 << 10
 	// frameChunk is the first allocation for a frame body. Larger bodies
 	// grow by doubling as their bytes arrive, so a frame claiming a huge
 	// size pins at most twice what was actually sent.
@@ -304,7 +301,7 @@ func (c *conn) push(corr int32, key int16, flexible bool, reserved int64) *slot 
 }
 
 func (c *conn) writeLoop() {
-	var bw *bufio.Writer // allocated with the first response
+	var bw *bufio.Writer // pooled: held only while responses are queued
 	var buf []byte
 	var segs []handlers.Segment
 	failed := false
@@ -320,7 +317,7 @@ func (c *conn) writeLoop() {
 			continue    // drain so the reader never blocks on a full window
 		}
 		if bw == nil {
-			bw = bufio.NewWriterSize(c.nc, writeBufferSize)
+			bw = getWriter(c.nc)
 		}
 		if seg, ok := s.resp.(handlers.SegmentedResponse); ok {
 			var err error
@@ -346,7 +343,10 @@ func (c *conn) writeLoop() {
 			if err := bw.Flush(); err != nil {
 				failed = true
 				c.cancel()
+				continue
 			}
+			putWriter(bw)
+			bw = nil
 		}
 	}
 	if !failed && bw != nil {

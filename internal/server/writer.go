@@ -22,6 +22,27 @@ const sendfileMin = 8 << 10
 
 var copyBufPool = sync.Pool{New: func() any { b := make([]byte, 64<<10); return &b }}
 
+// readBufferSize is a connection's read buffer: requests larger than it
+// (bulk produce) are read straight into their frame, so it only needs to
+// hold headers and small requests.
+const readBufferSize = 8 << 10
+
+// writerPool holds the 64 KiB write buffers of connections with nothing
+// to send: an idle connection holds none.
+var writerPool = sync.Pool{New: func() any { return bufio.NewWriterSize(nil, 64<<10) }}
+
+func getWriter(w io.Writer) *bufio.Writer {
+	bw := writerPool.Get().(*bufio.Writer)
+	bw.Reset(w)
+	return bw
+}
+
+// putWriter returns a flushed writer to the pool.
+func putWriter(bw *bufio.Writer) {
+	bw.Reset(nil)
+	writerPool.Put(bw)
+}
+
 // writeSegmented writes a response whose record sets are file regions:
 // header and metadata through the buffered writer, large regions with
 // sendfile straight from the page cache to the socket.

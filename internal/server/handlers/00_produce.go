@@ -3,6 +3,7 @@ package handlers
 import (
 	"context"
 	"errors"
+	"sync"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -69,19 +70,70 @@ func handleProduce(env *Env, req *Request, respond Responder) {
 		// in-sync replicas (the high watermark passed them) or timeout_ms
 		// ran out. Later requests on the connection are read meanwhile;
 		// responses still go out in order.
-		go func() {
-			ctx, cancel := context.WithTimeout(req.Ctx, time.Duration(max(r.TimeoutMillis, 0))*time.Millisecond)
-			defer cancel()
-			for _, w := range waits {
-				if err := w.part.WaitReplicated(ctx, w.lastOffset); err != nil {
-					w.rp.ErrorCode = errorCode(err)
-					if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
-						w.rp.ErrorCode = kerr.RequestTimedOut.Code
-					}
-				}
-			}
-			respond(resp)
-		}()
+		awaitReplication(req, waits, time.Duration(max(r.TimeoutMillis, 0))*time.Millisecond, func() { respond(resp) })
+	}
+}
+
+// acksWait is an acks=all produce request waiting for its partitions. Each
+// partition's wait ends once, by its AckWaiter's callback or by a
+// cancellation (timeout, connection closed), and answer runs when the last
+// one has ended.
+type acksWait struct {
+	waits   []replicationWait
+	waiters []*partition.AckWaiter // set before the timeout can fire
+	answer  func()
+
+	mu struct {
+		sync.Mutex
+		pending int
+		stop    []func() bool // the timeout timer and the connection's AfterFunc
+	}
+}
+
+// awaitReplication waits for every partition of waits without a
+// goroutine: the fetch that moves a high watermark completes the wait.
+func awaitReplication(req *Request, waits []replicationWait, timeout time.Duration, answer func()) {
+	a := &acksWait{waits: waits, answer: answer, waiters: make([]*partition.AckWaiter, len(waits))}
+	a.mu.pending = len(waits)
+	for i, w := range waits {
+		a.waiters[i] = w.part.AwaitReplicated(w.lastOffset, func(err error) { a.end(i, err) })
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.mu.pending > 0 {
+		timer := time.AfterFunc(timeout, a.expire)
+		a.mu.stop = []func() bool{timer.Stop, context.AfterFunc(req.Ctx, a.expire)}
+	}
+}
+
+// expire ends the waits still pending with REQUEST_TIMED_OUT.
+func (a *acksWait) expire() {
+	for i, w := range a.waits {
+		if w.part.CancelAwait(a.waiters[i]) {
+			a.end(i, context.DeadlineExceeded)
+		}
+	}
+}
+
+// end records how partition i's wait ended. It may run with that
+// partition's lock held (AwaitReplicated), so it only sets fields, stops
+// the timers and answers.
+func (a *acksWait) end(i int, err error) {
+	if err != nil {
+		a.waits[i].rp.ErrorCode = errorCode(err)
+		if errors.Is(err, context.DeadlineExceeded) {
+			a.waits[i].rp.ErrorCode = kerr.RequestTimedOut.Code
+		}
+	}
+	a.mu.Lock()
+	a.mu.pending--
+	last, stop := a.mu.pending == 0, a.mu.stop
+	a.mu.Unlock()
+	if last {
+		for _, f := range stop {
+			f()
+		}
+		a.answer()
 	}
 }
 

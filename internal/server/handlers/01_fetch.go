@@ -44,44 +44,59 @@ func handleFetch(env *Env, req *Request, respond Responder) {
 	wait = min(max(wait, 0), maxFetchWait)
 	minBytes := int(max(r.MinBytes, 0))
 
-	resp, size, parts := buildFetch(env, req, r)
-	if size >= minBytes || wait == 0 || len(parts) == 0 || hasErrors(resp) {
-		respond(resp)
+	read := buildFetch(env, req, r)
+	if read.size >= minBytes || wait == 0 || len(read.parts) == 0 || hasErrors(read.resp) {
+		respond(read.resp)
 		return
 	}
-	// Long poll: wait for new data on any requested partition, the
-	// deadline, or the connection closing.
-	go func() {
-		wake := make(chan struct{}, 1)
-		timer := time.NewTimer(wait)
-		defer timer.Stop()
-		defer func() {
-			for _, p := range parts {
-				p.Unwatch(wake)
-			}
-		}()
-		for {
-			for _, p := range parts {
-				p.Watch(wake)
-			}
-			// Re-read after registering so a write in between is seen.
-			resp, size, parts = buildFetch(env, req, r)
-			if size >= minBytes || hasErrors(resp) {
-				respond(resp)
-				return
-			}
-			select {
-			case <-wake:
-			case <-timer.C:
-				resp, _, _ = buildFetch(env, req, r)
-				respond(resp)
-				return
-			case <-req.Ctx.Done():
-				respond(resp) // the writer discards it
+	go longPoll(env, req, r, read, wait, minBytes, respond)
+}
+
+// longPoll waits for new data on any partition of read, the deadline, or
+// the connection closing, and answers.
+func longPoll(env *Env, req *Request, r *kmsg.FetchRequest, read fetchRead, wait time.Duration, minBytes int, respond Responder) {
+	wake := make(chan struct{}, 1)
+	// Followers read up to the log end, consumers up to the high
+	// watermark: each is woken only by the change it can see.
+	on := partition.WakeOnHighWatermark
+	if replicaOf(req.Version, r) >= 0 {
+		on = partition.WakeOnAppend
+	}
+	timer := time.NewTimer(wait)
+	defer timer.Stop()
+	defer func() {
+		for _, p := range read.parts {
+			p.Unwatch(wake)
+		}
+	}()
+	for {
+		for _, p := range read.parts {
+			p.WatchFor(wake, on)
+		}
+		// Read again only if a partition changed since it was read: a
+		// change before the registration woke nobody.
+		if read.changedSince() {
+			read = buildFetch(env, req, r)
+			if read.size >= minBytes || hasErrors(read.resp) {
+				respond(read.resp)
 				return
 			}
 		}
-	}()
+		select {
+		case <-wake:
+			read = buildFetch(env, req, r)
+			if read.size >= minBytes || hasErrors(read.resp) {
+				respond(read.resp)
+				return
+			}
+		case <-timer.C:
+			respond(buildFetch(env, req, r).resp)
+			return
+		case <-req.Ctx.Done():
+			respond(read.resp) // the writer discards it
+			return
+		}
+	}
 }
 
 func hasErrors(resp *FetchReply) bool {
@@ -103,9 +118,27 @@ func replicaOf(version int16, r *kmsg.FetchRequest) int32 {
 	return r.ReplicaID
 }
 
-// buildFetch reads every requested partition once and returns the response,
-// the number of record bytes in it and the partitions it could read.
-func buildFetch(env *Env, req *Request, r *kmsg.FetchRequest) (*FetchReply, int, []*partition.Partition) {
+// fetchRead is one read of every partition of a fetch request.
+type fetchRead struct {
+	resp  *FetchReply
+	size  int                    // record bytes in resp
+	parts []*partition.Partition // the partitions it could read
+	// changes holds each part's Changes() from before it was read.
+	changes []uint64
+}
+
+// changedSince reports whether a partition changed after it was read.
+func (f fetchRead) changedSince() bool {
+	for i, p := range f.parts {
+		if p.Changes() != f.changes[i] {
+			return true
+		}
+	}
+	return false
+}
+
+// buildFetch reads every requested partition once.
+func buildFetch(env *Env, req *Request, r *kmsg.FetchRequest) fetchRead {
 	replica := replicaOf(req.Version, r)
 	resp := &FetchReply{FetchResponse: r.ResponseKind().(*kmsg.FetchResponse)}
 	maxBytes := math.MaxInt32
@@ -118,6 +151,7 @@ func buildFetch(env *Env, req *Request, r *kmsg.FetchRequest) (*FetchReply, int,
 	minOneBatch := req.Version >= 3 // KIP-74: the first batch always fits
 	total := 0
 	var parts []*partition.Partition
+	var changes []uint64
 	for _, t := range r.Topics {
 		rt := kmsg.NewFetchResponseTopic()
 		rt.Topic = t.Topic
@@ -154,6 +188,7 @@ func buildFetch(env *Env, req *Request, r *kmsg.FetchRequest) (*FetchReply, int,
 				continue
 			}
 			parts = append(parts, p)
+			changes = append(changes, p.Changes())
 			budget := min(int(max(fp.PartitionMaxBytes, 0)), maxBytes-total)
 			var rec log.ReadResult
 			var n int
@@ -171,7 +206,7 @@ func buildFetch(env *Env, req *Request, r *kmsg.FetchRequest) (*FetchReply, int,
 		}
 		resp.Topics = append(resp.Topics, rt)
 	}
-	return resp, total, parts
+	return fetchRead{resp: resp, size: total, parts: parts, changes: changes}
 }
 
 // readPartition reads the records at offset. From v4 on it returns them as
