@@ -49,6 +49,8 @@ type options struct {
 	peersDir      string // the scripts/bench/peers module
 	natsServerBin string // prebuilt nats-server (default: built from peersDir)
 	natsBenchBin  string // prebuilt natsbench (default: built from peersDir)
+	only          string // run only the suite workloads whose name matches
+	keepCache     bool   // never drop the page cache (cold rows read warm)
 }
 
 func main() {
@@ -69,6 +71,8 @@ func main() {
 	flag.StringVar(&o.peersDir, "peers-dir", defaultPeersDir(), "the peers module that builds nats-server and natsbench (--suite)")
 	flag.StringVar(&o.natsServerBin, "nats-server-bin", "", "prebuilt nats-server (default: built from --peers-dir)")
 	flag.StringVar(&o.natsBenchBin, "natsbench-bin", "", "prebuilt natsbench (default: built from --peers-dir)")
+	flag.StringVar(&o.only, "only", "", "run only the suite workloads whose name matches this regular expression (partial runs)")
+	flag.BoolVar(&o.keepCache, "keep-page-cache", false, "do not drop the page cache before the cold consume rows (--suite)")
 	flag.Parse()
 	if err := run(o); err != nil {
 		fmt.Fprintf(os.Stderr, "bench: %v\n", err)

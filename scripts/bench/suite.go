@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"time"
 )
 
@@ -108,10 +109,12 @@ type suiteCell struct {
 
 // suiteEnv is what a workload's run function works with on one target.
 type suiteEnv struct {
+	target     string
 	deployment deployment
 	natsBench  string
 	repeats    int
 	scale      suiteScale
+	keepCache  bool
 	cells      map[string]*suiteCell
 	notes      []string
 }
@@ -142,7 +145,7 @@ func (e *suiteEnv) step(rows []string, gb float64, fn func() ([]float64, error))
 }
 
 func (e *suiteEnv) note(format string, args ...any) {
-	e.notes = append(e.notes, fmt.Sprintf(format, args...))
+	e.notes = append(e.notes, e.target+": "+fmt.Sprintf(format, args...))
 }
 
 // suiteResults is everything one suite run measured.
@@ -172,10 +175,18 @@ func runSuite(o options) error {
 			natsBench = o.natsBenchBin
 		}
 	}
+	only, err := regexp.Compile(o.only)
+	if err != nil {
+		return fmt.Errorf("--only: %w", err)
+	}
 	for _, w := range suiteWorkloads(scale) {
+		if !only.MatchString(w.name) {
+			continue
+		}
 		results.rows = append(results.rows, w.rows...)
 		for _, t := range targets {
-			cells, notes := runSuiteWorkload(o, t, w, &suiteEnv{natsBench: natsBench, repeats: scale.repeats, scale: scale})
+			env := &suiteEnv{natsBench: natsBench, repeats: scale.repeats, scale: scale, keepCache: o.keepCache}
+			cells, notes := runSuiteWorkload(o, t, w, env)
 			results.notes = append(results.notes, notes...)
 			for row, cell := range cells {
 				if results.cells[row] == nil {
@@ -202,7 +213,10 @@ func runSuiteWorkload(o options, t suiteTarget, w suiteWorkload, env *suiteEnv) 
 		}
 		return cells, nil
 	}
-	fmt.Fprintf(os.Stderr, "bench: %s on %s\n", w.name, t.name)
+	started := time.Now()
+	defer func() {
+		fmt.Fprintf(os.Stderr, "bench: %s on %s: %s\n", w.name, t.name, time.Since(started).Round(100*time.Millisecond))
+	}()
 	d, err := t.start(w)
 	if err != nil {
 		for _, row := range w.rows {
@@ -213,7 +227,7 @@ func runSuiteWorkload(o options, t suiteTarget, w suiteWorkload, env *suiteEnv) 
 	defer d.stop()
 	ctx, cancel := context.WithTimeout(context.Background(), o.workloadLimit)
 	defer cancel()
-	env.deployment, env.cells = d, cells
+	env.target, env.deployment, env.cells = t.name, d, cells
 	err = run(ctx, env)
 	rss := d.peakRSSMiB()
 	for _, row := range w.rows {
@@ -224,7 +238,7 @@ func runSuiteWorkload(o options, t suiteTarget, w suiteWorkload, env *suiteEnv) 
 		}
 	}
 	if err != nil {
-		env.note("%s failed %s: %v", t.name, w.name, err)
+		env.note("failed %s: %v", w.name, err)
 		fmt.Fprintf(os.Stderr, "bench: %s failed %s: %v\n", t.name, w.name, err)
 	}
 	return cells, env.notes

@@ -34,7 +34,7 @@ type suiteScale struct {
 }
 
 func suiteScaleFor(o options) suiteScale {
-	s := suiteScale{repeats: max(o.repeats, 1), small: 2_000_000, large: 500_000, natsFraction: 0.1, e2eSeconds: 5,
+	s := suiteScale{repeats: max(o.repeats, 1), small: 1_000_000, large: 250_000, natsFraction: 0.1, e2eSeconds: 4,
 		longRecords: 2_000_000, longSegment: 32 << 20, longRetention: 128 << 20, rssPartitions: 1000, rssConnections: 1000,
 		limits: limitSizes{duration: time.Second, appendBytes: 1 << 30}}
 	if o.quick {
@@ -247,6 +247,10 @@ func streamName(slug string) string {
 // read comes from the disk; without permission it notes that the backlog
 // may still be cached.
 func dropPageCache(env *suiteEnv) {
+	if env.keepCache {
+		env.note("cold rows: page cache kept (--keep-page-cache): the backlog was read warm")
+		return
+	}
 	syscall.Sync()
 	if err := os.WriteFile("/proc/sys/vm/drop_caches", []byte("3\n"), 0o200); err != nil {
 		env.note("cold rows: could not drop the page cache (%v); the backlog may still be cached", err)
