@@ -59,10 +59,12 @@ func longRunWorkload(s suiteScale) suiteWorkload {
 	return w
 }
 
-// produceTenths writes ten tenths of tenth records each with one producer
-// (the settings of samsa perf produce: acks=all, the client's default linger
-// and idempotence, no compression) and returns each tenth's records/s, timed
-// by acknowledgements.
+// produceTenths writes one record and then ten tenths of tenth records each
+// with one producer (the settings of samsa perf produce: acks=all, the
+// client's default linger and idempotence, no compression) and returns each
+// tenth's records/s, timed by acknowledgements from the first record's, so
+// connecting and the first metadata request are not part of the first
+// tenth.
 func produceTenths(ctx context.Context, addrs []string, topic string, tenth int64, size int) ([]float64, error) {
 	client, err := kgo.NewClient(kgo.SeedBrokers(addrs...), kgo.DefaultProduceTopic(topic), kgo.RequiredAcks(kgo.AllISRAcks()),
 		kgo.ProducerBatchCompression(kgo.NoCompression()))
@@ -73,18 +75,19 @@ func produceTenths(ctx context.Context, addrs []string, topic string, tenth int6
 	var mu sync.Mutex
 	var acked int64
 	var firstErr error
-	marks := []time.Time{time.Now()}
+	var marks []time.Time // first ack, then the end of each tenth
 	value := make([]byte, size)
-	for range 10 * tenth {
+	for range 10*tenth + 1 {
 		client.Produce(ctx, &kgo.Record{Value: value}, func(_ *kgo.Record, err error) {
 			mu.Lock()
 			defer mu.Unlock()
 			if err != nil && firstErr == nil {
 				firstErr = err
 			}
-			if acked++; acked%tenth == 0 {
+			if acked%tenth == 0 {
 				marks = append(marks, time.Now())
 			}
+			acked++
 		})
 	}
 	if err := client.Flush(ctx); err != nil {
@@ -94,6 +97,9 @@ func produceTenths(ctx context.Context, addrs []string, topic string, tenth int6
 	defer mu.Unlock()
 	if firstErr != nil {
 		return nil, firstErr
+	}
+	if len(marks) != 11 {
+		return nil, fmt.Errorf("%d of %d records acknowledged", acked, 10*tenth+1)
 	}
 	rates := make([]float64, 10)
 	for i := range rates {

@@ -264,39 +264,45 @@ func e2eSuiteWorkload(rate float64, nodes int, s suiteScale) suiteWorkload {
 	}
 	rows := []string{label + " p50 (ms)", label + " p99 (ms)", label + " p99.9 (ms)"}
 	count := max(int64(rate*s.e2eSeconds), 1000)
+	warmUp := max(count/10, 100)
 	w := suiteWorkload{name: label, samsaNodes: nodes, samsaOnly: nodes > 1}
 	for _, row := range rows {
 		w.rows = append(w.rows, suiteRow{name: row, lowerBetter: true})
 	}
 	w.kafka = func(ctx context.Context, env *suiteEnv) error {
-		for run := range env.repeats {
-			err := env.step(rows, 0, func() ([]float64, error) {
-				r, err := cli.RunPerfE2E(ctx, cli.PerfE2EConfig{Bootstrap: env.deployment.addrs(), Topic: fmt.Sprintf("e2e-%d", run),
-					Rate: rate, NumRecords: count, RecordSize: 100, Acks: "all", Partitions: 1, IdleTimeout: 30 * time.Second})
-				return []float64{r.P50Ms, r.P99Ms, r.P999Ms}, err
-			})
-			if err != nil {
-				return err
-			}
+		e2e := func(records int64) ([]float64, error) {
+			r, err := cli.RunPerfE2E(ctx, cli.PerfE2EConfig{Bootstrap: env.deployment.addrs(), Topic: "e2e",
+				Rate: rate, NumRecords: records, RecordSize: 100, Acks: "all", Partitions: 1, IdleTimeout: 30 * time.Second})
+			return []float64{r.P50Ms, r.P99Ms, r.P999Ms}, err
 		}
-		return nil
+		return repeatWithWarmUp(env, rows, warmUp, count, e2e)
 	}
 	if nodes <= 1 {
 		w.nats = func(ctx context.Context, env *suiteEnv) error {
-			for run := range env.repeats {
-				err := env.step(rows, 0, func() ([]float64, error) {
-					r, err := runNATSBench(ctx, env.natsBench, env.deployment.addrs()[0], "--mode", "e2e", "--stream", fmt.Sprintf("e2e%d", run),
-						"--rate", fmt.Sprint(rate), "--count", fmt.Sprint(count), "--size", "100")
-					return []float64{r.P50Ms, r.P99Ms, r.P999Ms}, err
-				})
-				if err != nil {
-					return err
-				}
-			}
-			return nil
+			return repeatWithWarmUp(env, rows, warmUp, count, func(records int64) ([]float64, error) {
+				r, err := runNATSBench(ctx, env.natsBench, env.deployment.addrs()[0], "--mode", "e2e", "--stream", "e2e",
+					"--rate", fmt.Sprint(rate), "--count", fmt.Sprint(records), "--size", "100")
+				return []float64{r.P50Ms, r.P99Ms, r.P999Ms}, err
+			})
 		}
 	}
 	return w
+}
+
+// repeatWithWarmUp runs a latency measurement once with warmUp records
+// without recording it (the topic, leaders, followers' fetch sessions and
+// client connections get ready), then env.repeats times with count records
+// on the same topic.
+func repeatWithWarmUp(env *suiteEnv, rows []string, warmUp, count int64, measure func(records int64) ([]float64, error)) error {
+	if _, err := measure(warmUp); err != nil {
+		return fmt.Errorf("warm-up: %w", err)
+	}
+	for range env.repeats {
+		if err := env.step(rows, 0, func() ([]float64, error) { return measure(count) }); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // createSuiteTopic creates topic with the broker's default replication and the
