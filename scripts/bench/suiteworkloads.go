@@ -173,10 +173,11 @@ func kafkaFlow(ctx context.Context, env *suiteEnv, spec flowSpec, topic string, 
 		Partitions: spec.partitions, Producers: spec.producers, Keys: spec.keys, Compression: "none", LingerMs: -1,
 	}
 	consumeConfig := cli.PerfConsumeConfig{Bootstrap: addrs, Topic: topic, NumRecords: count, FromBeginning: true, IdleTimeout: 30 * time.Second}
+	// The topic exists before the clock and the CPU count start.
+	if err := createSuiteTopic(ctx, addrs, topic, spec.partitions, nil); err != nil {
+		return err
+	}
 	if spec.concurrent {
-		if err := createSuiteTopic(ctx, addrs, topic, spec.partitions, nil); err != nil {
-			return err
-		}
 		return env.step([]string{produceRow, consumeRow}, gb, func() ([]float64, error) {
 			consumed := make(chan error, 1)
 			var consume cli.ConsumeSummary
@@ -315,11 +316,35 @@ func createSuiteTopic(ctx context.Context, addrs []string, topic string, partiti
 	defer client.Close()
 	ctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
-	_, err = kadm.NewClient(client).CreateTopic(ctx, int32(partitions), -1, configs, topic)
+	admin := kadm.NewClient(client)
+	_, err = admin.CreateTopic(ctx, int32(partitions), -1, configs, topic)
 	if err != nil && !errors.Is(err, kerr.TopicAlreadyExists) {
 		return fmt.Errorf("creating topic %s: %w", topic, err)
 	}
-	return nil
+	return waitLeaders(ctx, admin, topic, partitions)
+}
+
+// waitLeaders polls Metadata until every partition of topic has a leader,
+// so a measurement does not include a client's retries while a broker is
+// still electing them.
+func waitLeaders(ctx context.Context, admin *kadm.Client, topic string, partitions int) error {
+	for {
+		topics, err := admin.ListTopics(ctx, topic)
+		if err == nil && topics.Has(topic) && topics[topic].Err == nil && len(topics[topic].Partitions) == partitions {
+			ready := true
+			for _, p := range topics[topic].Partitions {
+				ready = ready && p.Err == nil && p.Leader >= 0
+			}
+			if ready {
+				return nil
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("waiting for the leaders of %s: %w", topic, ctx.Err())
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
 }
 
 // groupedInt writes 100000 as 100,000.
