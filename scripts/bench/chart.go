@@ -43,11 +43,19 @@ const (
 )
 
 // chartRows are the rows the chart shows: every records/s row, then every
-// end-to-end p99 row.
+// end-to-end p99 row, each only if at least two targets have a figure for
+// it (the chart compares).
 func chartRows(r *suiteResults) []suiteRow {
 	var throughput, latency []suiteRow
 	for _, row := range r.rows {
+		measured := 0
+		for _, cell := range r.cells[row.name] {
+			if suiteMeasured(cell) {
+				measured++
+			}
+		}
 		switch {
+		case measured < 2:
 		case row.limit != noLimit && !strings.Contains(row.name, "tenth"):
 			throughput = append(throughput, row)
 		case strings.HasPrefix(row.name, "e2e") && strings.HasSuffix(row.name, " p99 (ms)"):

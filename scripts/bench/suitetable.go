@@ -102,7 +102,8 @@ func renderSuite(r *suiteResults, chartFile string) string {
 		b.WriteString("\nChart: one group of bars per workload, numbered as in the list below; each bar is a target's median ")
 		b.WriteString("as a share of the largest median in that group. Throughput groups (records/s, higher is better) come first, ")
 		b.WriteString("then end-to-end p99 latency groups on a grey background (shorter is better). ")
-		b.WriteString("Colours: samsa blue, kfake mem orange, kfake disk green, NATS JetStream red; a missing bar is n/a or failed.\n\n")
+		b.WriteString("Colours: samsa blue, kfake mem orange, kfake disk green, NATS JetStream red; a missing bar is n/a or failed; ")
+		b.WriteString("rows with a figure from only one target (the cluster rows) are left out.\n\n")
 		for i, row := range chartRows(r) {
 			fmt.Fprintf(&b, "%d. %s\n", i+1, row.name)
 		}
