@@ -113,7 +113,6 @@ type suiteEnv struct {
 	deployment deployment
 	natsBench  string
 	repeats    int
-	scale      suiteScale
 	keepCache  bool
 	cells      map[string]*suiteCell
 	notes      []string
@@ -164,28 +163,22 @@ type suiteResults struct {
 // every target and writes the tables (and, with --doc, the chart).
 func runSuite(o options) error {
 	scale := suiteScaleFor(o)
+	only, err := regexp.Compile(o.only)
+	if err != nil {
+		return fmt.Errorf("--only: %w", err)
+	}
 	targets, cleanup, notes := suiteTargets(&o)
 	defer cleanup()
 	results := &suiteResults{started: time.Now(), options: o, cells: map[string]map[string]*suiteCell{}, notes: notes}
 	fmt.Fprintln(os.Stderr, "bench: measuring the machine's limits")
 	results.limits, results.limitErr = measureLimits(os.TempDir(), scale.limits)
-	natsBench := ""
-	for _, t := range targets {
-		if t.nats {
-			natsBench = o.natsBenchBin
-		}
-	}
-	only, err := regexp.Compile(o.only)
-	if err != nil {
-		return fmt.Errorf("--only: %w", err)
-	}
 	for _, w := range suiteWorkloads(scale) {
 		if !only.MatchString(w.name) {
 			continue
 		}
 		results.rows = append(results.rows, w.rows...)
 		for _, t := range targets {
-			env := &suiteEnv{natsBench: natsBench, repeats: scale.repeats, scale: scale, keepCache: o.keepCache}
+			env := &suiteEnv{natsBench: o.natsBenchBin, repeats: scale.repeats, keepCache: o.keepCache}
 			cells, notes := runSuiteWorkload(o, t, w, env)
 			results.notes = append(results.notes, notes...)
 			for row, cell := range cells {

@@ -19,7 +19,6 @@ import (
 // suiteScale sizes the suite: the full run (about 10 minutes on 2 cores)
 // or --quick (about 1-2 minutes), times --scale.
 type suiteScale struct {
-	quick          bool
 	repeats        int
 	small          int64   // 100 B records per produce step
 	large          int64   // 1 KiB records per produce step
@@ -38,7 +37,7 @@ func suiteScaleFor(o options) suiteScale {
 		longRecords: 2_000_000, longSegment: 32 << 20, longRetention: 128 << 20, rssPartitions: 1000, rssConnections: 1000,
 		limits: limitSizes{duration: time.Second, appendBytes: 1 << 30}}
 	if o.quick {
-		s = suiteScale{quick: true, repeats: max(o.repeats, 1), small: 100_000, large: 25_000, natsFraction: 0.2, e2eSeconds: 1,
+		s = suiteScale{repeats: max(o.repeats, 1), small: 100_000, large: 25_000, natsFraction: 0.2, e2eSeconds: 1,
 			longRecords: 100_000, longSegment: 4 << 20, longRetention: 16 << 20, rssPartitions: 1000, rssConnections: 200,
 			limits: limitSizes{duration: 200 * time.Millisecond, appendBytes: 64 << 20}}
 	}
