@@ -46,6 +46,11 @@ func longRunWorkload(s suiteScale) suiteWorkload {
 			if err != nil {
 				return nil, err
 			}
+			var each []string
+			for _, rate := range rates {
+				each = append(each, formatFigure(rate))
+			}
+			env.note("long run: records/s of each tenth: %s", strings.Join(each, ", "))
 			return []float64{rates[0], rates[9], rates[9] / rates[0]}, nil
 		})
 		if err != nil {
