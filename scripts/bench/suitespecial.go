@@ -15,13 +15,15 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
-// longRunWorkload writes s.longRecords 1 KiB records to one partition whose
-// small segments roll many times while retention deletes the oldest, in ten
-// equal produce steps; it compares the last tenth's throughput with the
-// first's (Kafka's O(1) claim: the log's length does not slow appends).
+// longRunWorkload writes s.longRecords 1 KiB records (after a warm-up of
+// half a tenth) to one partition whose small segments roll many times while
+// retention deletes the oldest, timing each tenth; it compares the last
+// tenth's throughput with the first's (Kafka's O(1) claim: the log's length
+// does not slow appends).
 func longRunWorkload(s suiteScale) suiteWorkload {
-	label := fmt.Sprintf("long run 1 KiB p1 acks=all, %s MiB written, segment %d MiB, retention %d MiB",
-		groupedInt(s.longRecords*1024>>20), s.longSegment>>20, s.longRetention>>20)
+	tenth := max(s.longRecords/10, 100)
+	label := fmt.Sprintf("long run 1 KiB p1 acks=all, %s records, segment %d MiB, retention %d MiB",
+		groupedInt(10*tenth), s.longSegment>>20, s.longRetention>>20)
 	rows := []string{label + ": first tenth (records/s)", label + ": last tenth (records/s)", label + ": last/first tenth"}
 	w := suiteWorkload{
 		name: "long run",
@@ -33,14 +35,13 @@ func longRunWorkload(s suiteScale) suiteWorkload {
 		samsaOverrides: []string{"log.retention.check.interval.ms=1000"},
 		kfakeConfigs:   []string{"log.cleaner.backoff.ms=1000"},
 	}
-	tenth := max(s.longRecords/10, 100)
 	w.kafka = func(ctx context.Context, env *suiteEnv) error {
 		addrs := env.deployment.addrs()
 		configs := map[string]*string{"segment.bytes": kadm.StringPtr(fmt.Sprint(s.longSegment)), "retention.bytes": kadm.StringPtr(fmt.Sprint(s.longRetention))}
 		if err := createSuiteTopic(ctx, addrs, "long", 1, configs); err != nil {
 			return err
 		}
-		gb := float64(tenth*10) * 1024 / 1e9
+		gb := float64(tenth*10+tenth/2) * 1024 / 1e9
 		err := env.step(rows, gb, func() ([]float64, error) {
 			rates, err := produceTenths(ctx, addrs, "long", tenth, 1024)
 			if err != nil {
@@ -57,19 +58,19 @@ func longRunWorkload(s suiteScale) suiteWorkload {
 			return err
 		}
 		if start, err := logStartOffset(ctx, addrs, "long"); err == nil {
-			env.note("long run: log start offset %d after writing %d records (retention deleted the segments before it)", start, tenth*10)
+			env.note("long run: log start offset %d after writing %d records (retention deleted the segments before it)", start, tenth*10+tenth/2+1)
 		}
 		return nil
 	}
 	return w
 }
 
-// produceTenths writes one record and then ten tenths of tenth records each
-// with one producer (the settings of samsa perf produce: acks=all, the
-// client's default linger and idempotence, no compression) and returns each
-// tenth's records/s, timed by acknowledgements from the first record's, so
-// connecting and the first metadata request are not part of the first
-// tenth.
+// produceTenths writes half a tenth to warm up and then ten tenths of tenth
+// records each with one producer (the settings of samsa perf produce:
+// acks=all, the client's default linger and idempotence, no compression)
+// and returns each tenth's records/s, timed by acknowledgements from the end
+// of the warm-up, so connecting, the first metadata request and the
+// client's batching ramp-up are not part of the first tenth.
 func produceTenths(ctx context.Context, addrs []string, topic string, tenth int64, size int) ([]float64, error) {
 	client, err := kgo.NewClient(kgo.SeedBrokers(addrs...), kgo.DefaultProduceTopic(topic), kgo.RequiredAcks(kgo.AllISRAcks()),
 		kgo.ProducerBatchCompression(kgo.NoCompression()))
@@ -80,16 +81,17 @@ func produceTenths(ctx context.Context, addrs []string, topic string, tenth int6
 	var mu sync.Mutex
 	var acked int64
 	var firstErr error
-	var marks []time.Time // first ack, then the end of each tenth
+	var marks []time.Time // end of the warm-up, then the end of each tenth
+	warmUp := tenth / 2
 	value := make([]byte, size)
-	for range 10*tenth + 1 {
+	for range warmUp + 10*tenth + 1 {
 		client.Produce(ctx, &kgo.Record{Value: value}, func(_ *kgo.Record, err error) {
 			mu.Lock()
 			defer mu.Unlock()
 			if err != nil && firstErr == nil {
 				firstErr = err
 			}
-			if acked%tenth == 0 {
+			if acked >= warmUp && (acked-warmUp)%tenth == 0 {
 				marks = append(marks, time.Now())
 			}
 			acked++
@@ -104,7 +106,7 @@ func produceTenths(ctx context.Context, addrs []string, topic string, tenth int6
 		return nil, firstErr
 	}
 	if len(marks) != 11 {
-		return nil, fmt.Errorf("%d of %d records acknowledged", acked, 10*tenth+1)
+		return nil, fmt.Errorf("%d of %d records acknowledged", acked, warmUp+10*tenth+1)
 	}
 	rates := make([]float64, 10)
 	for i := range rates {
