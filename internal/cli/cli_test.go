@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -284,5 +285,48 @@ func TestUnescapeSeparator(t *testing.T) {
 		if got := unescapeSeparator(in); got != want {
 			t.Errorf("unescapeSeparator(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+func TestPerfProgressLines(t *testing.T) {
+	addr := startCluster(t, 1)
+	b := "-b=" + addr
+	mustRun(t, "", "perf", "produce", b, "--topic", "progress", "--partitions", "1", "--num-records", "300", "--progress-interval", "0")
+	progress := regexp.MustCompile(`^\d+ records consumed, [\d.]+ records/sec \([\d.]+ MB/sec\)\.$`)
+	out := mustRun(t, "", "perf", "consume", b, "--topic", "progress", "--num-records", "300", "--progress-interval", "1ms")
+	lines := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
+	if !strings.HasPrefix(lines[len(lines)-1], "300 records consumed, ") {
+		t.Fatalf("summary line %q", lines[len(lines)-1])
+	}
+	for _, line := range lines[:len(lines)-1] {
+		if !progress.MatchString(line) {
+			t.Fatalf("progress line %q", line)
+		}
+	}
+	r := run(t, "", "perf", "e2e", b, "--topic", "progress-e2e", "--rate", "1000", "--num-records", "100", "--progress-interval", "1ms", "--json")
+	if r.code != ExitOK || !strings.HasPrefix(r.stdout, `{"records":100,`) || strings.Count(r.stdout, "\n") != 1 {
+		t.Fatalf("e2e %+v", r)
+	}
+	e2eProgress := regexp.MustCompile(`^\d+ of 100 records received, [\d.]+ records/sec\.$`)
+	for _, line := range strings.Split(strings.TrimSuffix(r.stderr, "\n"), "\n") {
+		if line != "" && !e2eProgress.MatchString(line) {
+			t.Fatalf("e2e progress line %q", line)
+		}
+	}
+}
+
+func TestWindowCounter(t *testing.T) {
+	start := time.Unix(100, 0)
+	counter := newWindowCounter(start)
+	counter.records.Add(50)
+	counter.bytes.Add(5000)
+	records, bytes, seconds := counter.window(start.Add(2 * time.Second))
+	if records != 50 || bytes != 5000 || seconds != 2 {
+		t.Fatalf("first window %v %v %v", records, bytes, seconds)
+	}
+	counter.records.Add(10)
+	records, bytes, seconds = counter.window(start.Add(3 * time.Second))
+	if records != 10 || bytes != 0 || seconds != 1 {
+		t.Fatalf("second window %v %v %v", records, bytes, seconds)
 	}
 }

@@ -29,6 +29,15 @@ func writeSummary(w io.Writer, asJSON bool, summary fmt.Stringer) error {
 	return err
 }
 
+// progressWriter is where progress lines go: stdout, or stderr when stdout
+// carries the JSON summary.
+func progressWriter(e *env, asJSON bool) io.Writer {
+	if asJSON {
+		return e.stderr
+	}
+	return e.stdout
+}
+
 func runPerfProduce(e *env, args []string) error {
 	fs := newFlagSet(e, "perf produce", "perf produce --topic T --num-records N --record-size B [flags]")
 	var cfg PerfProduceConfig
@@ -49,10 +58,7 @@ func runPerfProduce(e *env, args []string) error {
 		return err
 	}
 	cfg.Bootstrap, cfg.Acks, cfg.Compression = fs.seeds(), producer.acks, producer.compression
-	cfg.ProgressInterval, cfg.Progress = *interval, e.stdout
-	if *asJSON {
-		cfg.Progress = e.stderr
-	}
+	cfg.ProgressInterval, cfg.Progress = *interval, progressWriter(e, *asJSON)
 	summary, err := RunPerfProduce(e.ctx, cfg)
 	if err != nil {
 		return err
@@ -68,7 +74,8 @@ func runPerfConsume(e *env, args []string) error {
 	fs.BoolVar(&cfg.FromBeginning, "from-beginning", true, "start at the earliest offset (false: at the end)")
 	fetchMax := fs.Int("fetch-max-bytes", 0, "fetch.max.bytes (0: client default)")
 	fs.DurationVar(&cfg.IdleTimeout, "timeout", time.Minute, "fail after this long without records")
-	asJSON := fs.Bool("json", false, "print the summary as one JSON line")
+	fs.DurationVar(&cfg.ProgressInterval, "progress-interval", 5*time.Second, "progress line interval (0: none)")
+	asJSON := fs.Bool("json", false, "print the summary as one JSON line (progress goes to stderr)")
 	if err := fs.parse(args); err != nil {
 		return err
 	}
@@ -76,6 +83,7 @@ func runPerfConsume(e *env, args []string) error {
 		return fmt.Errorf("%w: --fetch-max-bytes out of range", ErrUsage)
 	}
 	cfg.Bootstrap, cfg.FetchMaxBytes = fs.seeds(), int32(*fetchMax)
+	cfg.Progress = progressWriter(e, *asJSON)
 	summary, err := RunPerfConsume(e.ctx, cfg)
 	if err != nil {
 		return err
@@ -93,11 +101,12 @@ func runPerfE2E(e *env, args []string) error {
 	fs.StringVar(&cfg.Acks, "acks", "-1", "required acks: -1 (all), 0 or 1")
 	fs.IntVar(&cfg.Partitions, "partitions", 1, "create the topic with this many partitions if missing (0: never)")
 	fs.DurationVar(&cfg.IdleTimeout, "timeout", 30*time.Second, "fail after this long without records")
-	asJSON := fs.Bool("json", false, "print the summary as one JSON line")
+	fs.DurationVar(&cfg.ProgressInterval, "progress-interval", 5*time.Second, "progress line interval (0: none)")
+	asJSON := fs.Bool("json", false, "print the summary as one JSON line (progress goes to stderr)")
 	if err := fs.parse(args); err != nil {
 		return err
 	}
-	cfg.Bootstrap = fs.seeds()
+	cfg.Bootstrap, cfg.Progress = fs.seeds(), progressWriter(e, *asJSON)
 	summary, err := RunPerfE2E(e.ctx, cfg)
 	if err != nil {
 		return err

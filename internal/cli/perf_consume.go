@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -21,6 +22,10 @@ type PerfConsumeConfig struct {
 	FromBeginning bool          // false: start at the end of every partition
 	FetchMaxBytes int32         // 0: client default
 	IdleTimeout   time.Duration // 0: 60s
+	// ProgressInterval and Progress: a progress line per interval (nil
+	// writer or zero interval: none).
+	ProgressInterval time.Duration
+	Progress         io.Writer
 }
 
 // ConsumeSummary is the outcome of RunPerfConsume.
@@ -62,6 +67,18 @@ func RunPerfConsume(ctx context.Context, cfg PerfConsumeConfig) (ConsumeSummary,
 	}
 	defer client.Close()
 	began := time.Now()
+	counter := newWindowCounter(began)
+	stop, progressDone := make(chan struct{}), make(chan struct{})
+	go reportEvery(cfg.Progress, cfg.ProgressInterval, stop, progressDone, func(w io.Writer, now time.Time) {
+		records, bytes, seconds := counter.window(now)
+		if seconds > 0 {
+			fmt.Fprintf(w, "%.0f records consumed, %.1f records/sec (%.2f MB/sec).\n", records, records/seconds, bytes/seconds/(1<<20))
+		}
+	})
+	defer func() {
+		close(stop)
+		<-progressDone
+	}()
 	var summary ConsumeSummary
 	for summary.Records < cfg.NumRecords {
 		pollCtx, cancel := context.WithTimeout(ctx, idle)
@@ -76,10 +93,13 @@ func RunPerfConsume(ctx context.Context, cfg PerfConsumeConfig) (ConsumeSummary,
 			}
 			return summary, fmt.Errorf("%w: %d of %d records after %s idle", ErrPerfTimeout, summary.Records, cfg.NumRecords, idle)
 		}
+		before, beforeBytes := summary.Records, summary.Bytes
 		fetches.EachRecord(func(r *kgo.Record) {
 			summary.Records++
 			summary.Bytes += int64(len(r.Key) + len(r.Value))
 		})
+		counter.records.Add(summary.Records - before)
+		counter.bytes.Add(summary.Bytes - beforeBytes)
 		elapsed := time.Since(began)
 		summary.ElapsedSeconds = elapsed.Seconds()
 		summary.RecordsPerSec = rate(float64(summary.Records), elapsed)

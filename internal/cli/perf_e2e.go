@@ -3,10 +3,13 @@ package cli
 import (
 	"context"
 	"encoding/binary"
+	"errors"
 	"fmt"
+	"io"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
@@ -23,6 +26,10 @@ type PerfE2EConfig struct {
 	Acks        string
 	Partitions  int // > 0: create the topic if missing
 	IdleTimeout time.Duration
+	// ProgressInterval and Progress: a progress line per interval (nil
+	// writer or zero interval: none).
+	ProgressInterval time.Duration
+	Progress         io.Writer
 }
 
 // E2ESummary is the outcome of RunPerfE2E: latency from send to receipt.
@@ -70,11 +77,21 @@ func RunPerfE2E(ctx context.Context, cfg PerfE2EConfig) (E2ESummary, error) {
 		idle = 30 * time.Second
 	}
 	results := make(chan e2eResult, 1)
-	go func() { results <- consumeE2E(ctx, consumer, cfg.NumRecords, idle) }()
 	start := time.Now()
+	received := newWindowCounter(start)
+	go func() { results <- consumeE2E(ctx, consumer, cfg.NumRecords, idle, received) }()
+	stop, progressDone := make(chan struct{}), make(chan struct{})
+	go reportEvery(cfg.Progress, cfg.ProgressInterval, stop, progressDone, func(w io.Writer, now time.Time) {
+		records, _, seconds := received.window(now)
+		if seconds > 0 {
+			fmt.Fprintf(w, "%d of %d records received, %.1f records/sec.\n", received.records.Load(), cfg.NumRecords, records/seconds)
+		}
+	})
 	produceErr := produceStamped(ctx, clients[0], cfg)
 	result := <-results
 	elapsed := time.Since(start)
+	close(stop)
+	<-progressDone
 	summary := E2ESummary{Records: int64(result.histogram.Count()), ElapsedSeconds: elapsed.Seconds(),
 		RecordsPerSec: rate(float64(result.histogram.Count()), elapsed), LatencySummary: summarizeLatency(result.histogram)}
 	if produceErr != nil {
@@ -93,19 +110,9 @@ func openE2EConsumer(ctx context.Context, cfg PerfE2EConfig) (*kgo.Client, error
 	defer admin.Close()
 	listCtx, cancel := context.WithTimeout(ctx, adminTimeout)
 	defer cancel()
-	ends, err := kadm.NewClient(admin).ListEndOffsets(listCtx, cfg.Topic)
-	if err == nil {
-		err = ends.Error()
-	}
+	starts, err := endOffsets(listCtx, kadm.NewClient(admin), cfg.Topic, cfg.Partitions > 0)
 	if err != nil {
-		return nil, fmt.Errorf("listing end offsets of %s: %w", cfg.Topic, err)
-	}
-	starts := map[string]map[int32]kgo.Offset{cfg.Topic: {}}
-	ends.Each(func(o kadm.ListedOffset) {
-		starts[cfg.Topic][o.Partition] = kgo.NewOffset().At(o.Offset)
-	})
-	if len(starts[cfg.Topic]) == 0 {
-		return nil, fmt.Errorf("%w: %s", ErrTopicNotFound, cfg.Topic)
+		return nil, err
 	}
 	consumer, err := kgo.NewClient(kgo.SeedBrokers(cfg.Bootstrap...), kgo.ClientID("samsa-perf"),
 		kgo.ConsumePartitions(starts), kgo.FetchMaxWait(100*time.Millisecond))
@@ -115,12 +122,48 @@ func openE2EConsumer(ctx context.Context, cfg PerfE2EConfig) (*kgo.Client, error
 	return consumer, nil
 }
 
+// endOffsets lists the end offset of every partition of topic. A topic
+// created a moment ago (created) may not be in every broker's metadata or
+// have leaders everywhere yet (any Kafka broker answers with a retriable
+// error then), so it retries those until ctx ends.
+func endOffsets(ctx context.Context, admin *kadm.Client, topic string, created bool) (map[string]map[int32]kgo.Offset, error) {
+	for {
+		ends, err := admin.ListEndOffsets(ctx, topic)
+		if err == nil {
+			err = ends.Error()
+		}
+		starts := map[string]map[int32]kgo.Offset{topic: {}}
+		ends.Each(func(o kadm.ListedOffset) {
+			starts[topic][o.Partition] = kgo.NewOffset().At(o.Offset)
+		})
+		if err == nil && len(starts[topic]) == 0 {
+			err = fmt.Errorf("%w: %s", ErrTopicNotFound, topic)
+		}
+		if err == nil {
+			return starts, nil
+		}
+		if !kerr.IsRetriable(err) && !(created && topicMissing(err)) {
+			return nil, fmt.Errorf("listing end offsets of %s: %w", topic, err)
+		}
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("listing end offsets of %s: %w", topic, err)
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+// topicMissing reports whether err says the topic is not (yet) known.
+func topicMissing(err error) bool {
+	return errors.Is(err, kerr.UnknownTopicOrPartition) || errors.Is(err, ErrTopicNotFound)
+}
+
 type e2eResult struct {
 	histogram *Histogram
 	err       error
 }
 
-func consumeE2E(ctx context.Context, consumer *kgo.Client, want int64, idle time.Duration) e2eResult {
+func consumeE2E(ctx context.Context, consumer *kgo.Client, want int64, idle time.Duration, received *windowCounter) e2eResult {
 	result := e2eResult{histogram: NewHistogram()}
 	for int64(result.histogram.Count()) < want {
 		pollCtx, cancel := context.WithTimeout(ctx, idle)
@@ -141,6 +184,7 @@ func consumeE2E(ctx context.Context, consumer *kgo.Client, want int64, idle time
 				result.histogram.Record(time.Duration(now - sent))
 			}
 		})
+		received.records.Add(int64(fetches.NumRecords()))
 	}
 	return result
 }

@@ -156,7 +156,8 @@ func produceShare(ctx context.Context, client *kgo.Client, cfg *PerfProduceConfi
 }
 
 // ensureTopic creates topic with partitions (broker-default replication) if
-// partitions > 0 and it does not exist yet.
+// partitions > 0 and it does not exist yet; an existing topic is used as it
+// is.
 func ensureTopic(ctx context.Context, bootstrap []string, topic string, partitions int) error {
 	if partitions <= 0 {
 		return nil
@@ -168,11 +169,17 @@ func ensureTopic(ctx context.Context, bootstrap []string, topic string, partitio
 	defer client.Close()
 	ctx, cancel := context.WithTimeout(ctx, adminTimeout)
 	defer cancel()
-	_, err = kadm.NewClient(client).CreateTopic(ctx, int32(partitions), -1, nil, topic)
-	if err != nil && !errors.Is(err, kerr.TopicAlreadyExists) {
-		return fmt.Errorf("creating topic %s: %w", topic, err)
+	admin := kadm.NewClient(client)
+	_, err = admin.CreateTopic(ctx, int32(partitions), -1, nil, topic)
+	if err == nil || errors.Is(err, kerr.TopicAlreadyExists) {
+		return nil
 	}
-	return nil
+	// A broker may refuse CreateTopics (no permission, an old version
+	// without default replication) for a topic that exists already.
+	if topics, listErr := admin.ListTopics(ctx, topic); listErr == nil && topics.Has(topic) && topics[topic].Err == nil {
+		return nil
+	}
+	return fmt.Errorf("creating topic %s: %w", topic, err)
 }
 
 func openClients(bootstrap []string, count int, opts []kgo.Opt) ([]*kgo.Client, error) {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -72,6 +73,12 @@ func (s *perfStats) printWindow(w io.Writer, now time.Time) {
 
 // reportProgress prints a window line every interval until stop is closed.
 func reportProgress(w io.Writer, interval time.Duration, stats *perfStats, stop <-chan struct{}, done chan<- struct{}) {
+	reportEvery(w, interval, stop, done, stats.printWindow)
+}
+
+// reportEvery calls tick every interval until stop is closed, then closes
+// done. Without a writer or interval it only waits for stop.
+func reportEvery(w io.Writer, interval time.Duration, stop <-chan struct{}, done chan<- struct{}, tick func(io.Writer, time.Time)) {
 	defer close(done)
 	if w == nil || interval <= 0 {
 		<-stop
@@ -84,9 +91,39 @@ func reportProgress(w io.Writer, interval time.Duration, stats *perfStats, stop 
 		case <-stop:
 			return
 		case now := <-ticker.C:
-			stats.printWindow(w, now)
+			tick(w, now)
 		}
 	}
+}
+
+// windowCounter counts records (and bytes) for progress lines: the
+// measuring goroutine adds, the progress goroutine reads and resets the
+// window.
+type windowCounter struct {
+	records, bytes atomic.Int64
+	mu             struct {
+		sync.Mutex
+		start          time.Time
+		records, bytes int64 // totals at the window's start
+	}
+}
+
+func newWindowCounter(start time.Time) *windowCounter {
+	c := &windowCounter{}
+	c.mu.start = start
+	return c
+}
+
+// window returns the records and bytes since the last call, per second,
+// and starts a new window.
+func (c *windowCounter) window(now time.Time) (records, bytes, seconds float64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	total, totalBytes := c.records.Load(), c.bytes.Load()
+	records, bytes = float64(total-c.mu.records), float64(totalBytes-c.mu.bytes)
+	seconds = now.Sub(c.mu.start).Seconds()
+	c.mu.start, c.mu.records, c.mu.bytes = now, total, totalBytes
+	return records, bytes, seconds
 }
 
 // LatencySummary is a latency distribution in milliseconds.

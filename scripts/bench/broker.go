@@ -29,13 +29,18 @@ type brokerProcess struct {
 	exited chan struct{}
 }
 
-// startKfake runs the kfakeserver binary and reads its address from stdout.
-func startKfake(bin string) (*brokerProcess, error) {
+// startKfake runs the kfakeserver binary with extra arguments and reads its
+// address from stdout. "{dir}" in an argument becomes the process's own
+// temporary directory (for --data-dir).
+func startKfake(bin string, args ...string) (*brokerProcess, error) {
 	dir, err := os.MkdirTemp("", "bench-kfake-")
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.Command(bin)
+	for i := range args {
+		args[i] = strings.ReplaceAll(args[i], "{dir}", filepath.Join(dir, "data"))
+	}
+	cmd := exec.Command(bin, args...)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		return nil, err
@@ -167,6 +172,11 @@ func (b *brokerProcess) peakRSSMiB() (float64, error) {
 	return processPeakRSSMiB(b.cmd.Process.Pid)
 }
 
+// rssMiB is the process's current VmRSS in MiB.
+func (b *brokerProcess) rssMiB() (float64, error) {
+	return processStatusMiB(b.cmd.Process.Pid, "VmRSS:")
+}
+
 // processCPUSeconds is a running process's user+system CPU time from
 // /proc/PID/stat.
 func processCPUSeconds(pid int) (float64, error) {
@@ -195,17 +205,23 @@ func processCPUSeconds(pid int) (float64, error) {
 
 // processPeakRSSMiB is a running process's VmHWM in MiB.
 func processPeakRSSMiB(pid int) (float64, error) {
+	return processStatusMiB(pid, "VmHWM:")
+}
+
+// processStatusMiB is a kB field of /proc/PID/status (field ends in ':')
+// in MiB.
+func processStatusMiB(pid int, field string) (float64, error) {
 	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
 		return 0, err
 	}
 	for _, line := range strings.Split(string(raw), "\n") {
-		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+		if rest, ok := strings.CutPrefix(line, field); ok {
 			kb, err := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 64)
 			return kb / 1024, err
 		}
 	}
-	return 0, fmt.Errorf("no VmHWM in /proc status")
+	return 0, fmt.Errorf("no %s in /proc status", field)
 }
 
 func freePorts(n int) ([]int, error) {

@@ -4,8 +4,13 @@
 // With --groups it runs the consumer-group workloads instead (rebalance
 // times and OffsetCommit throughput, median and min-max of 3 runs). With
 // --cluster it runs Samsa alone: a local three-node cluster (rf=3) against
-// one node (rf=1), plus leader failover times (see clustertable.go).
+// one node (rf=1), plus leader failover times (see clustertable.go). With
+// --suite (or --quick) it runs the side-by-side suite: Samsa, kfake in memory
+// and on disk, and NATS JetStream, against the machine's own limits (see
+// suite.go); ./scripts/benchmark builds the broker and runs it.
 //
+//	go run ./scripts/bench --suite --samsa-bin ./samsa --doc docs/benchmarks.md
+//	go run ./scripts/bench --quick --samsa-bin ./samsa --out /tmp/suite.md
 //	go run ./scripts/bench --samsa-bin ./samsa --scale 0.1 --out bench.md
 //	go run ./scripts/bench --groups --samsa-bin ./samsa --out groups.md
 //	go run ./scripts/bench --cluster --samsa-bin ./samsa --out cluster.md
@@ -36,8 +41,16 @@ type options struct {
 	cluster   bool
 	// repeats is how many times --cluster repeats throughput and failover.
 	repeats int
-	// workloadLimit bounds each --cluster workload on one deployment.
+	// workloadLimit bounds each --cluster or suite workload on one deployment.
 	workloadLimit time.Duration
+	suite         bool
+	quick         bool   // the suite with small counts (CI, a first look)
+	doc           string // markdown document whose suite section to replace
+	peersDir      string // the scripts/bench/peers module
+	natsServerBin string // prebuilt nats-server (default: built from peersDir)
+	natsBenchBin  string // prebuilt natsbench (default: built from peersDir)
+	only          string // run only the suite workloads whose name matches
+	keepCache     bool   // never drop the page cache (cold rows read warm)
 }
 
 func main() {
@@ -51,7 +64,15 @@ func main() {
 	flag.DurationVar(&o.heartbeat, "group-heartbeat", groupHeartbeat, "heartbeat interval of the group members (--groups)")
 	flag.BoolVar(&o.cluster, "cluster", false, "run Samsa as a three-node cluster against one node, with failover times")
 	flag.IntVar(&o.repeats, "repeats", 3, "runs per throughput and failover figure (--cluster)")
-	flag.DurationVar(&o.workloadLimit, "workload-timeout", 20*time.Minute, "bound on each workload on one deployment (--cluster)")
+	flag.DurationVar(&o.workloadLimit, "workload-timeout", 20*time.Minute, "bound on each workload on one deployment (--cluster, --suite)")
+	flag.BoolVar(&o.suite, "suite", false, "run the side-by-side suite: samsa, kfake (memory, disk) and NATS JetStream, with machine limits")
+	flag.BoolVar(&o.quick, "quick", false, "the suite with small counts (about 1-2 minutes)")
+	flag.StringVar(&o.doc, "doc", "", "replace the suite section between the markers of this markdown file and write its chart next to it (--suite)")
+	flag.StringVar(&o.peersDir, "peers-dir", defaultPeersDir(), "the peers module that builds nats-server and natsbench (--suite)")
+	flag.StringVar(&o.natsServerBin, "nats-server-bin", "", "prebuilt nats-server (default: built from --peers-dir)")
+	flag.StringVar(&o.natsBenchBin, "natsbench-bin", "", "prebuilt natsbench (default: built from --peers-dir)")
+	flag.StringVar(&o.only, "only", "", "run only the suite workloads whose name matches this regular expression (partial runs)")
+	flag.BoolVar(&o.keepCache, "keep-page-cache", false, "do not drop the page cache before the cold consume rows (--suite)")
 	flag.Parse()
 	if err := run(o); err != nil {
 		fmt.Fprintf(os.Stderr, "bench: %v\n", err)
@@ -62,6 +83,12 @@ func main() {
 func run(o options) error {
 	if o.scale <= 0 || o.scale > 1000 {
 		return fmt.Errorf("--scale must be in (0, 1000]")
+	}
+	if o.workloadLimit <= 0 {
+		o.workloadLimit = 20 * time.Minute
+	}
+	if o.suite || o.quick {
+		return runSuite(o)
 	}
 	if o.cluster {
 		table, err := clusterTable(o)
