@@ -47,6 +47,15 @@ type Broker struct {
 	addrs      map[string]net.Addr
 	epoch      atomic.Int64 // broker epoch from the controller's registration
 
+	// applied serializes applyImage (called by the controller's dispatch
+	// and once by startBroker) and keeps it from going back to an older
+	// image than the last one applied.
+	applied struct {
+		sync.Mutex
+		index uint64
+		any   bool
+	}
+
 	stop      chan struct{}  // closed by Close: stops the heartbeat loop
 	wg        sync.WaitGroup // the heartbeat loop
 	dirFailed chan error     // a log directory failed (buffered, first failure only)
@@ -191,6 +200,12 @@ func (b *Broker) Addr(listener string) net.Addr { return b.addrs[listener] }
 
 // applyImage turns the metadata image into this broker's assignments.
 func (b *Broker) applyImage(img *metadata.Image) {
+	b.applied.Lock()
+	defer b.applied.Unlock()
+	if b.applied.any && img.AppliedIndex < b.applied.index {
+		return // a newer image was applied already
+	}
+	b.applied.index, b.applied.any = img.AppliedIndex, true
 	var as []partition.Assignment
 	for _, t := range img.Topics {
 		var settings partition.Settings

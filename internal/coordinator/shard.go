@@ -143,12 +143,7 @@ func (s *Shard[S]) Stop() {
 
 func (s *Shard[S]) run() {
 	defer close(s.done)
-	if err := s.load(); err != nil {
-		s.logger.Error("loading coordinator partition failed", "partition", s.part.ID.String(), "err", err)
-		s.mu.Lock()
-		s.mu.stopped = true
-		s.mu.Unlock()
-		<-s.stop
+	if !s.loadUntilStopped() {
 		return
 	}
 	s.sm.Loaded(s)
@@ -166,6 +161,31 @@ func (s *Shard[S]) run() {
 			s.sm.Close()
 			return
 		}
+	}
+}
+
+// loadUntilStopped loads the partition, retrying a failed load with backoff
+// until it succeeds (true) or the shard is stopped (false). Meanwhile Do
+// answers ErrLoading, which clients retry. A load fails when, say, the
+// partition is not the leader yet or a read fails; it starts again from
+// the log start, which is safe because coordinator records are upserts
+// and tombstones by key: replaying a prefix twice ends in the same state.
+func (s *Shard[S]) loadUntilStopped() bool {
+	backoff := 20 * time.Millisecond
+	for attempt := 1; ; attempt++ {
+		err := s.load()
+		if err == nil {
+			return true
+		}
+		s.logger.Warn("loading coordinator partition failed; retrying", "partition", s.part.ID.String(), "attempt", attempt, "err", err)
+		timer := time.NewTimer(backoff)
+		select {
+		case <-timer.C:
+		case <-s.stop:
+			timer.Stop()
+			return false
+		}
+		backoff = min(2*backoff, 2*time.Second)
 	}
 }
 

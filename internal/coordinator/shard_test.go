@@ -153,3 +153,46 @@ func TestRuntimeFollowsLeadership(t *testing.T) {
 		t.Fatalf("stopped shard: %v", err)
 	}
 }
+
+// TestShardLoadRetriesUntilLeader: a shard started on a replica that is not
+// the leader yet (images applied out of step) answers ErrLoading, can be
+// stopped, and loads once the replica leads.
+func TestShardLoadRetriesUntilLeader(t *testing.T) {
+	fsys := vfs.NewMem()
+	p := openPartition(t, fsys)
+	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	writer := StartShard(p, &kv{state: map[string]string{}}, nil, logger)
+	written := make(chan struct{})
+	doWhenLoaded(t, writer, func(ctx Context, _ *kv) {
+		ctx.Write([]Record{{Key: []byte("k"), Value: []byte("v")}}, func(err error) {
+			if err != nil {
+				t.Errorf("write: %v", err)
+			}
+			close(written)
+		})
+	})
+	await(t, written)
+	writer.Stop()
+
+	p.MakeFollower(1, 1, 2, []int32{1, 2})
+	stuck := StartShard(p, &kv{state: map[string]string{}}, nil, logger)
+	if err := stuck.Do(func(Context, *kv) {}); !errors.Is(err, ErrLoading) {
+		t.Fatalf("Do on a follower: %v, want ErrLoading", err)
+	}
+	stopped := make(chan struct{})
+	go func() { stuck.Stop(); close(stopped) }()
+	await(t, stopped)
+	if err := stuck.Do(func(Context, *kv) {}); !errors.Is(err, ErrNotCoordinator) {
+		t.Fatalf("Do after Stop: %v", err)
+	}
+
+	retried := &kv{state: map[string]string{}}
+	sh := StartShard(p, retried, nil, logger)
+	defer sh.Stop()
+	p.MakeLeader(2, 2, []int32{1, 2}, []int32{1}, 1)
+	got := make(chan map[string]string, 1)
+	doWhenLoaded(t, sh, func(_ Context, s *kv) { got <- s.state })
+	if state := <-got; len(state) != 1 || state["k"] != "v" || !retried.loaded {
+		t.Fatalf("state after the retried load %v (loaded %v), want map[k:v]", state, retried.loaded)
+	}
+}
