@@ -104,10 +104,10 @@ func checkOrder(acks []ack, final finalRead) *anomaly {
 			if !ok {
 				continue
 			}
-			if previous, seen := last[producer]; seen && sequence <= previous {
+			if previous, seen := last[producer]; seen && sequence < previous {
 				result.add("partition %d offset %d: %s after sequence %d", partition, record.offset, record.value, previous)
 			}
-			last[producer] = sequence
+			last[producer] = max(last[producer], sequence)
 		}
 	}
 	return result

@@ -263,6 +263,23 @@ func (c *cluster) crashCount() int {
 	return total
 }
 
+// crashLines returns the panic and fatal-error lines of the node logs.
+func (c *cluster) crashLines() []string {
+	var lines []string
+	for _, n := range c.nodes {
+		data, err := os.ReadFile(n.logPath)
+		if err != nil {
+			continue
+		}
+		for _, line := range strings.Split(string(data), "\n") {
+			if strings.HasPrefix(line, "panic:") || strings.HasPrefix(line, "fatal error:") {
+				lines = append(lines, fmt.Sprintf("node %d: %s", n.id, line))
+			}
+		}
+	}
+	return lines
+}
+
 // stopAll kills every node by pid.
 func (c *cluster) stopAll() {
 	for _, n := range c.nodes {

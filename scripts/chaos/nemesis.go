@@ -71,6 +71,9 @@ func (n *nemesis) run(ctx context.Context) {
 		}
 		kinds := n.kinds()
 		kind := kinds[n.random.IntN(len(kinds))]
+		if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) < max(n.hold[1], n.pauseHold[1]) {
+			return // too little time left to hold a fault for its full length
+		}
 		n.inject(ctx, kind)
 	}
 }

@@ -117,10 +117,24 @@ func verify(ctx context.Context, c *cluster, w *workload, result *report) error 
 	if err := c.waitFullISR(ctx, topicName, w.partitions, inSyncBound); err != nil {
 		recovered.add("%v", err)
 	}
-	final, highWatermarks, readErr := w.finalRead(ctx)
-	committed, commitErr := w.finalCommitted(ctx)
-	for range c.crashCount() {
-		crashes.add("see the node logs")
+	var final finalRead
+	var highWatermarks map[int32]int64
+	readErr := eventually(ctx, finalReadBound, "final read", func() (err error) {
+		final, highWatermarks, err = w.finalRead(ctx)
+		return err
+	})
+	var committed map[int32]int64
+	commitErr := eventually(ctx, requestBound, "final committed offsets", func() (err error) {
+		committed, err = w.finalCommitted(ctx)
+		return err
+	})
+	crashLines := c.crashLines()
+	for i := range c.crashCount() {
+		if i < len(crashLines) {
+			crashes.add("%s", crashLines[i])
+		} else {
+			crashes.add("see the node logs")
+		}
 	}
 	c.stopAll()
 	snapshot := w.history.snapshot()
