@@ -34,6 +34,7 @@ type finalRead map[int32][]observation
 func checkHistory(h historySnapshot, final finalRead, finalCommitted map[int32]int64) []*anomaly {
 	return []*anomaly{
 		checkLost(h.acks, final),
+		checkLostReads(h.reads, final),
 		checkDuplicates(final),
 		checkOrder(h.acks, final),
 		checkInconsistentOffsets(h, final),
@@ -53,6 +54,27 @@ func checkLost(acks []ack, final finalRead) *anomaly {
 	for _, a := range acks {
 		if !present[a.value] {
 			result.add("%s acknowledged at partition %d offset %d", a.value, a.partition, a.offset)
+		}
+	}
+	return result
+}
+
+// checkLostReads counts values a group consumer read that are not in the
+// final read: records served to a consumer (above the high watermark, or
+// later truncated) and then lost.
+func checkLostReads(reads []observation, final finalRead) *anomaly {
+	result := &anomaly{name: "lost reads", meaning: "a value a consumer read is not in the final read"}
+	present := map[string]bool{}
+	for _, records := range final {
+		for _, record := range records {
+			present[record.value] = true
+		}
+	}
+	reported := map[string]bool{}
+	for _, read := range reads {
+		if !present[read.value] && !reported[read.value] {
+			reported[read.value] = true
+			result.add("%s read at partition %d offset %d", read.value, read.partition, read.offset)
 		}
 	}
 	return result

@@ -60,6 +60,7 @@ func TestChecksCountEachAnomaly(t *testing.T) {
 	got := counts(checkHistory(history, final, map[int32]int64{0: 2})) // final below acknowledged 4
 	want := map[string]int{
 		"lost acknowledged writes":           1,
+		"lost reads":                         1,
 		"duplicates":                         1,
 		"order violations":                   2,
 		"inconsistent offsets":               1,

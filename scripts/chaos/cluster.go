@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"os"
 	"path/filepath"
@@ -21,7 +22,8 @@ import (
 const (
 	clientPort     = 9092  // per-namespace ports; on loopback, base ports plus the node id
 	controllerPort = 9093  //
-	loopbackBase   = 24000 // loopback fallback: client port 24000+10*id, controller +1
+	portLow        = 20000 // loopback fallback: free ports in [portLow, portHigh), below the ephemeral range
+	portHigh       = 32000
 	reapTimeout    = 10 * time.Second
 	probeTimeout   = 2 * time.Second
 	pollInterval   = 100 * time.Millisecond
@@ -85,14 +87,21 @@ func nodeSettings() []string {
 	}
 }
 
-func newCluster(binary, root string, network *network, count int) *cluster {
+func newCluster(binary, root string, network *network, count int) (*cluster, error) {
 	c := &cluster{binary: binary, root: root, network: network}
+	var freePorts []int
+	if !network.isolated {
+		var err error
+		if freePorts, err = freeLoopbackPorts(2 * count); err != nil {
+			return nil, err
+		}
+	}
 	var voters []string
 	for id := int32(1); id <= int32(count); id++ {
 		host := network.host(id)
 		client, controller := clientPort, controllerPort
 		if !network.isolated {
-			client, controller = loopbackBase+10*int(id), loopbackBase+10*int(id)+1
+			client, controller = freePorts[2*id-2], freePorts[2*id-1]
 		}
 		n := &node{
 			id:      id,
@@ -115,7 +124,29 @@ func newCluster(binary, root string, network *network, count int) *cluster {
 			n.args = append(n.args, "--override", setting)
 		}
 	}
-	return c
+	return c, nil
+}
+
+// freeLoopbackPorts returns count distinct loopback ports below the
+// ephemeral range that could be listened on a moment ago.
+func freeLoopbackPorts(count int) ([]int, error) {
+	var ports []int
+	for attempt := 0; attempt < 1000 && len(ports) < count; attempt++ {
+		port := portLow + rand.IntN(portHigh-portLow)
+		if slices.Contains(ports, port) {
+			continue
+		}
+		listener, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
+		if err != nil {
+			continue
+		}
+		listener.Close()
+		ports = append(ports, port)
+	}
+	if len(ports) < count {
+		return nil, fmt.Errorf("found only %d free loopback ports of %d", len(ports), count)
+	}
+	return ports, nil
 }
 
 func (c *cluster) node(id int32) *node { return c.nodes[id-1] }
@@ -153,6 +184,8 @@ func (c *cluster) start(id int32) error {
 	command := c.network.command(id, c.binary, n.args)
 	command.Env = nodeEnvironment()
 	command.Stdout, command.Stderr = logFile, logFile
+	// A harness killed before its cleanup (a test timeout) takes the nodes with it.
+	command.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := command.Start(); err != nil {
 		return fmt.Errorf("starting node %d: %w", id, err)
 	}

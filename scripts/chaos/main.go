@@ -38,7 +38,7 @@ type profile struct {
 }
 
 var profiles = map[string]profile{
-	"short": {name: "short", duration: 45 * time.Second, producers: 3, consumers: 2, partitions: 6,
+	"short": {name: "short", duration: 60 * time.Second, producers: 3, consumers: 2, partitions: 6,
 		interval: 20 * time.Millisecond, gap: [2]time.Duration{time.Second, 3 * time.Second},
 		hold: [2]time.Duration{2 * time.Second, 6 * time.Second}, pauseHold: [2]time.Duration{5 * time.Second, 7 * time.Second}},
 	"long": {name: "long", duration: 30 * time.Minute, producers: 4, consumers: 3, partitions: 8,

@@ -53,15 +53,18 @@ func run(ctx context.Context, opts options) (*report, error) {
 	if err != nil {
 		return nil, err
 	}
+	if !opts.keepData {
+		defer os.RemoveAll(root)
+	}
 	result := &report{options: opts, started: time.Now(), dataDir: root}
 	network, note := newNetwork(nodeCount)
 	defer network.teardown()
 	result.networkNote = note
-	c := newCluster(opts.binary, root, network, nodeCount)
-	defer c.stopAll()
-	if !opts.keepData {
-		defer os.RemoveAll(root)
+	c, err := newCluster(opts.binary, root, network, nodeCount)
+	if err != nil {
+		return nil, err
 	}
+	defer c.stopAll()
 	if err := runPhases(ctx, c, opts, result); err != nil {
 		result.errors = append(result.errors, err.Error())
 	}
