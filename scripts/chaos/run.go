@@ -98,25 +98,30 @@ func runPhases(ctx context.Context, c *cluster, opts options, result *report) er
 	faultCtx, cancel := context.WithTimeout(ctx, opts.profile.duration)
 	defer cancel()
 	var group sync.WaitGroup
-	group.Go(func() { n.run(faultCtx) })
+	var probeErr error
+	group.Go(func() {
+		n.run(faultCtx) // heals everything before returning
+		// Measured from the heal, while the producers still flush.
+		healed := time.Now()
+		probeErr = probeEveryPartition(ctx, w, healed.Add(recoveryBound))
+		result.recovery = time.Since(healed)
+	})
 	group.Go(func() { w.run(faultCtx) })
 	group.Wait()
-	n.healAll()
+	n.healAll() // nodes that crashed on their own since
 	result.faults = n.faults()
-	return verify(ctx, c, w, result)
+	return verify(ctx, c, w, result, probeErr)
 }
 
-// verify measures recovery, reads everything back, stops the cluster and
+// verify reads everything back, stops the cluster and
 // compares the replicas.
-func verify(ctx context.Context, c *cluster, w *workload, result *report) error {
-	healed := time.Now()
+func verify(ctx context.Context, c *cluster, w *workload, result *report, probeErr error) error {
 	recovered := &anomaly{name: "no recovery", meaning: fmt.Sprintf("the cluster did not serve acks=all writes to every partition within %v of healing, or replicas did not all rejoin the ISR within %v", recoveryBound, inSyncBound)}
 	crashes := &anomaly{name: "node crashes", meaning: "a samsa process exited without being killed"}
 	result.anomalies = append(result.anomalies, recovered, crashes)
-	if err := probeEveryPartition(ctx, w, healed.Add(recoveryBound)); err != nil {
-		recovered.add("%v", err)
+	if probeErr != nil {
+		recovered.add("%v", probeErr)
 	}
-	result.recovery = time.Since(healed)
 	if err := c.waitFullISR(ctx, topicName, w.partitions, inSyncBound); err != nil {
 		recovered.add("%v", err)
 	}
