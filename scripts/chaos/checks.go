@@ -39,6 +39,7 @@ func checkHistory(h historySnapshot, final finalRead, finalCommitted map[int32]i
 		checkOrder(h.acks, final),
 		checkInconsistentOffsets(h, final),
 		checkCommits(h.commits, finalCommitted),
+		checkSkipped(h.reads, final, finalCommitted),
 	}
 }
 
@@ -200,6 +201,30 @@ func checkCommits(commits []commit, finalCommitted map[int32]int64) *anomaly {
 		}
 		if final, ok := finalCommitted[partition]; highest >= 0 && (!ok || final < highest) {
 			result.add("partition %d: final committed offset %d (present %v) below acknowledged %d", partition, final, ok, highest)
+		}
+	}
+	return result
+}
+
+// checkSkipped counts records below the group's final committed offset
+// that no group consumer ever read: the group claims to have processed
+// them, yet they were never delivered.
+func checkSkipped(reads []observation, final finalRead, finalCommitted map[int32]int64) *anomaly {
+	result := &anomaly{name: "records skipped by the group", meaning: "a record below the final committed offset that no consumer of the group read"}
+	type position struct {
+		partition int32
+		offset    int64
+	}
+	read := map[position]bool{}
+	for _, observation := range reads {
+		read[position{observation.partition, observation.offset}] = true
+	}
+	for _, partition := range sortedPartitions(final) {
+		committed := finalCommitted[partition]
+		for _, record := range final[partition] {
+			if record.offset < committed && !read[position{partition, record.offset}] {
+				result.add("partition %d offset %d (%s), committed %d", partition, record.offset, record.value, committed)
+			}
 		}
 	}
 	return result
