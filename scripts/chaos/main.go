@@ -123,7 +123,11 @@ func buildSamsa(ctx context.Context) (string, func(), error) {
 	binary := filepath.Join(dir, "samsa")
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
 	defer cancel()
-	build := exec.CommandContext(ctx, "go", "build", "-o", binary, "./cmd/samsa")
+	goTool, err := exec.LookPath("go")
+	if err != nil {
+		goTool = "/usr/local/go/bin/go"
+	}
+	build := exec.CommandContext(ctx, goTool, "build", "-o", binary, "./cmd/samsa")
 	build.Dir = root
 	if output, err := build.CombinedOutput(); err != nil {
 		cleanup()
