@@ -124,7 +124,9 @@ func (c *Controller) open() error {
 	hcLogger := newHCLogger(c.logger, "raft")
 	var err error
 	c.meta = &metadb.BoltMetaDB{}
-	if c.log, err = wal.Open(filepath.Join(directory, "wal"), wal.WithLogger(hcLogger), wal.WithSegmentSize(4<<20), wal.WithMetaStore(c.meta)); err != nil {
+	walDirectory := filepath.Join(directory, "wal")
+	if c.log, err = wal.Open(walDirectory, wal.WithLogger(hcLogger), wal.WithSegmentSize(4<<20), wal.WithMetaStore(c.meta),
+		wal.WithSegmentFiler(newTruncatedTailFiler(walDirectory))); err != nil {
 		return fmt.Errorf("open metadata wal: %w", err)
 	}
 	snapshots, err := raft.NewFileSnapshotStoreWithLogger(directory, 2, hcLogger)
