@@ -183,24 +183,26 @@ func checkCommits(commits []commit, finalCommitted map[int32]int64) *anomaly {
 	}
 	for partition, list := range byPartition {
 		slices.SortFunc(list, func(x, y commit) int { return x.acked.Compare(y.acked) })
-		highest := int64(-1)
+		highest := commit{offset: -1}
 		next := 0 // list[:next] were acknowledged before the commit at hand was sent
 		bySent := slices.Clone(list)
 		slices.SortFunc(bySent, func(x, y commit) int { return x.sent.Compare(y.sent) })
 		for _, c := range bySent {
 			for next < len(list) && list[next].acked.Before(c.sent) {
-				highest = max(highest, list[next].offset)
+				if list[next].offset > highest.offset {
+					highest = list[next]
+				}
 				next++
 			}
-			if c.offset < highest {
-				result.add("partition %d: commit %d acknowledged after commit %d", partition, c.offset, highest)
+			if c.offset < highest.offset {
+				result.add("partition %d: commit %v after commit %v", partition, c, highest)
 			}
 		}
 		for _, c := range list {
-			highest = max(highest, c.offset)
+			highest.offset = max(highest.offset, c.offset)
 		}
-		if final, ok := finalCommitted[partition]; highest >= 0 && (!ok || final < highest) {
-			result.add("partition %d: final committed offset %d (present %v) below acknowledged %d", partition, final, ok, highest)
+		if final, ok := finalCommitted[partition]; highest.offset >= 0 && (!ok || final < highest.offset) {
+			result.add("partition %d: final committed offset %d (present %v) below acknowledged %d", partition, final, ok, highest.offset)
 		}
 	}
 	return result

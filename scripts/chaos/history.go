@@ -29,10 +29,17 @@ type observation struct {
 
 // commit is one acknowledged offset commit of the group.
 type commit struct {
-	partition int32
-	offset    int64
-	sent      time.Time
-	acked     time.Time
+	partition  int32
+	offset     int64
+	sent       time.Time
+	acked      time.Time
+	member     string
+	generation int32
+}
+
+func (c commit) String() string {
+	return fmt.Sprintf("%d by %s generation %d (sent %s, acked %s)", c.offset, c.member, c.generation,
+		c.sent.Format("15:04:05.000"), c.acked.Format("15:04:05.000"))
 }
 
 // history is everything the workload saw; every method is safe for

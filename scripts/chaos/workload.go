@@ -18,8 +18,8 @@ import (
 const (
 	topicName        = "chaos-queue"
 	groupName        = "chaos-group"
-	keyCount         = 64
-	maxInFlight      = 32 // unacknowledged records per producer
+	keyCount         = 1024 // 64 keys left a partition of 8 empty
+	maxInFlight      = 32   // unacknowledged records per producer
 	deliveryTimeout  = 20 * time.Second
 	commitInterval   = time.Second
 	groupSession     = 4 * time.Second
@@ -161,6 +161,10 @@ func (w *workload) consume(ctx context.Context, consumer int) {
 		kgo.SessionTimeout(groupSession),
 		kgo.HeartbeatInterval(time.Second),
 		kgo.FetchMaxWait(500*time.Millisecond),
+		// No rebalance between a poll and the commit that follows it: the
+		// member commits only partitions it still owns (franz-go's pattern
+		// for committing outside the revoke callback).
+		kgo.BlockRebalanceOnPoll(),
 		kgo.OnPartitionsRevoked(func(ctx context.Context, client *kgo.Client, _ map[string][]int32) {
 			commitOffsets(ctx, client)
 		}),
@@ -171,23 +175,25 @@ func (w *workload) consume(ctx context.Context, consumer int) {
 	}
 	defer client.Close()
 	lastCommit := time.Now()
-	for ctx.Err() == nil {
+	for {
 		pollCtx, cancel := context.WithTimeout(ctx, consumerPollWait)
 		fetches := client.PollFetches(pollCtx)
 		cancel()
 		fetches.EachRecord(func(record *kgo.Record) {
 			w.history.read(observation{partition: record.Partition, offset: record.Offset, value: string(record.Value)})
 		})
-		if time.Since(lastCommit) >= commitInterval {
+		done := ctx.Err() != nil
+		if done || time.Since(lastCommit) >= commitInterval {
 			commitCtx, cancel := context.WithTimeout(context.Background(), requestBound)
 			commitOffsets(commitCtx, client)
 			cancel()
 			lastCommit = time.Now()
 		}
+		client.AllowRebalance()
+		if done {
+			return
+		}
 	}
-	commitCtx, cancel := context.WithTimeout(context.Background(), requestBound)
-	commitOffsets(commitCtx, client)
-	cancel()
 }
 
 // recordCommits notes every partition the broker acknowledged.
@@ -210,7 +216,8 @@ func (w *workload) recordCommits(sent time.Time, request *kmsg.OffsetCommitReque
 				w.history.commitFailed()
 				continue
 			}
-			w.history.committed(commit{partition: partition.Partition, offset: offset, sent: sent, acked: acked})
+			w.history.committed(commit{partition: partition.Partition, offset: offset, sent: sent, acked: acked,
+				member: request.MemberID, generation: request.Generation})
 		}
 	}
 }
